@@ -1,0 +1,138 @@
+"""Number and date formats shared by figures, tiles and tables (Python text and the matching d3 formats)."""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Literal
+
+import pandas as pd
+
+Kind = Literal["text", "int", "percent", "currency", "days", "score", "month", "date", "datetime"]
+
+MISSING = "—"
+SUPPRESSED_TEXT = "suppressed"
+NO_DATA_MESSAGE = "No data for this selection"
+NO_DATA_HINT = "Try widening the date range or selecting more facilities."
+
+# d3 formats for plotly axes (tick) and hover labels, one pair per kind of number.
+D3_TICK = {"int": ",~f", "percent": ".0%", "currency": "$,.0f", "days": ",~f", "score": ",~f"}
+D3_HOVER = {"int": ",d", "percent": ".1%", "currency": "$,.2f", "days": ",.1f", "score": ",.1f"}
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, pandas NA/NaT and float NaN."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, Decimal):
+        return value.is_nan()
+    return False
+
+
+def suppression_note(threshold: int) -> str:
+    return f"suppressed: fewer than {threshold}"
+
+
+def partial_note(excluded_cells: int) -> str:
+    return f"partial: {excluded_cells} hidden cell{'' if excluded_cells == 1 else 's'}"
+
+
+def fmt_int(value: Any) -> str:
+    """12345 -> '12,345'."""
+    if is_missing(value):
+        return MISSING
+    return f"{round(float(value)):,d}"
+
+
+def fmt_percent(value: Any, *, decimals: int = 1) -> str:
+    """A fraction as a percentage: 0.125 -> '12.5%'."""
+    if is_missing(value):
+        return MISSING
+    return f"{float(value) * 100 + 0.0:.{decimals}f}%"
+
+
+def fmt_currency(value: Any, *, cents: bool = True) -> str:
+    """US dollars, rounded half-up: Decimal('1234.5') -> '$1,234.50', -3 -> '-$3.00'."""
+    if is_missing(value):
+        return MISSING
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+        quantum = Decimal("0.01") if cents else Decimal("1")
+        amount = amount.quantize(quantum, rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError):
+        return MISSING
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.{2 if cents else 0}f}"
+
+
+def fmt_days(value: Any, *, decimals: int = 1) -> str:
+    """Fractional days: 12.34 -> '12.3 days'."""
+    if is_missing(value):
+        return MISSING
+    return f"{float(value):,.{decimals}f} days"
+
+
+def fmt_score(value: Any) -> str:
+    """A 0-100 score with one decimal: 87.25 -> '87.3'."""
+    if is_missing(value):
+        return MISSING
+    return f"{float(value):,.1f}"
+
+
+def fmt_signed_percent(value: Any, *, decimals: int = 1) -> str:
+    """A growth fraction with its sign: 0.25 -> '+25.0%'."""
+    if is_missing(value):
+        return MISSING
+    return f"{float(value) * 100 + 0.0:+.{decimals}f}%"
+
+
+def fmt_points(value: Any, *, decimals: int = 1) -> str:
+    """A difference of two fractions in percentage points: 0.021 -> '+2.1 pp'."""
+    if is_missing(value):
+        return MISSING
+    return f"{float(value) * 100 + 0.0:+.{decimals}f} pp"
+
+
+def fmt_month(value: Any) -> str:
+    """Any date-like value (or 'YYYY-MM...' text) as 'YYYY-MM'."""
+    if is_missing(value):
+        return MISSING
+    if isinstance(value, str):
+        return value[:7]
+    return pd.Timestamp(value).strftime("%Y-%m")
+
+
+def fmt_date(value: Any) -> str:
+    if is_missing(value):
+        return MISSING
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def fmt_datetime(value: Any) -> str:
+    """A timestamp in UTC: '2026-11-29 14:00 UTC' (naive values are taken as UTC)."""
+    if is_missing(value):
+        return MISSING
+    ts = pd.Timestamp(value)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def fmt_value(value: Any, kind: Kind) -> str:
+    """Format a value by kind; missing values are '—'."""
+    if kind == "text":
+        return MISSING if is_missing(value) else str(value)
+    return _FORMATTERS[kind](value)
+
+
+_FORMATTERS = {
+    "int": fmt_int,
+    "percent": fmt_percent,
+    "currency": fmt_currency,
+    "days": fmt_days,
+    "score": fmt_score,
+    "month": fmt_month,
+    "date": fmt_date,
+    "datetime": fmt_datetime,
+}

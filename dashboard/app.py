@@ -1,0 +1,59 @@
+"""The app factory: a Dash app on a Flask server, with every extension bound here and nowhere else."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dash
+from flask import jsonify
+
+from dashboard.settings import Settings, load_settings
+from data.engine import get_engine
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> dash.Dash:
+    """Build the dashboard; `settings=None` reads them from the environment."""
+    settings = settings or load_settings()
+    if settings.database_url is None:
+        from data.embedded import start_embedded
+
+        settings = settings.with_overrides(database_url=start_embedded())
+    app = dash.Dash(
+        __name__,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(ASSETS),
+        serve_locally=True,
+        title="Recruitment analytics",
+        update_title=None,
+        suppress_callback_exceptions=True,
+    )
+    server = app.server
+    server.config.update(
+        SECRET_KEY=settings.secret_key or "demo-only-not-secret",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
+    )
+    server.extensions["recruit.settings"] = settings
+    server.extensions["recruit.engine"] = get_engine(settings.database_url)
+
+    @server.get("/health")
+    def health():  # noqa: ANN202 - Flask view
+        return jsonify(status="ok")
+
+    _register_pages(app)
+    return app
+
+
+def _register_pages(app: dash.Dash) -> None:
+    """Import page modules explicitly (STYLE.md §2) and lay out the shell around the page container."""
+    from dash import html
+
+    import pages.overview  # noqa: F401 - registers the page
+
+    app.layout = html.Div([dash.page_container], className="app-shell")

@@ -1,0 +1,110 @@
+"""Typed settings parsed once from the environment (DESIGN.md §8).
+
+Every parser rejects a bad value with a message naming the variable, so a misconfigured process stops at start-up
+instead of failing on the first request.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+_LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+_DB_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed."""
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be one of true/false/1/0/yes/no, got {raw!r}")
+
+
+def parse_int(name: str, raw: str, *, minimum: int) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def parse_database_url(raw: str) -> str:
+    """Normalise every accepted PostgreSQL URL to the psycopg 3 dialect SQLAlchemy needs."""
+    url = raw.strip()
+    if not url.startswith(_DB_SCHEMES):
+        raise SettingsError("DATABASE_URL must start with postgresql://, postgres:// or postgresql+psycopg://")
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: str | None = None
+    session_cookie_secure: bool = True
+    hipaa_mode: bool = True
+    hipaa_min_threshold: int = 5
+    analytics_cache_ttl: int = 300
+    analytics_refresh_interval_ms: int = 3_600_000
+    pipeline_refresh_interval_ms: int = 1_800_000
+    scheduler_enabled: bool = True
+    log_level: str = "INFO"
+    session_idle_minutes: int = 480
+    demo: bool = False
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
+    """Read DESIGN.md §8's variables; raise SettingsError on a bad value or a missing secret outside demo."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return value if value not in (None, "") else None
+
+    database_url = get("DATABASE_URL")
+    secret_key = get("SECRET_KEY")
+    if secret_key is None and not demo:
+        raise SettingsError("SECRET_KEY is required (set it to a long random string; only `dashboard demo` runs without)")
+    log_level = (get("LOG_LEVEL") or "INFO").upper()
+    if log_level not in _LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))}, got {log_level!r}")
+    cookie_secure = get("SESSION_COOKIE_SECURE")
+    return Settings(
+        database_url=parse_database_url(database_url) if database_url else None,
+        redis_url=get("REDIS_URL"),
+        secret_key=secret_key,
+        session_cookie_secure=(
+            parse_bool("SESSION_COOKIE_SECURE", cookie_secure) if cookie_secure is not None else not demo
+        ),
+        hipaa_mode=parse_bool("HIPAA_MODE", get("HIPAA_MODE") or "true"),
+        hipaa_min_threshold=parse_int("HIPAA_MIN_THRESHOLD", get("HIPAA_MIN_THRESHOLD") or "5", minimum=2),
+        analytics_cache_ttl=parse_int("ANALYTICS_CACHE_TTL", get("ANALYTICS_CACHE_TTL") or "300", minimum=0),
+        analytics_refresh_interval_ms=parse_int(
+            "ANALYTICS_REFRESH_INTERVAL", get("ANALYTICS_REFRESH_INTERVAL") or "3600000", minimum=1000
+        ),
+        pipeline_refresh_interval_ms=parse_int(
+            "PIPELINE_REFRESH_INTERVAL", get("PIPELINE_REFRESH_INTERVAL") or "1800000", minimum=1000
+        ),
+        scheduler_enabled=parse_bool("SCHEDULER_ENABLED", get("SCHEDULER_ENABLED") or "true"),
+        log_level=log_level,
+        session_idle_minutes=parse_int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES") or "480", minimum=1),
+        demo=demo,
+    )

@@ -1,0 +1,70 @@
+"""One pooled SQLAlchemy engine per database URL, driven by psycopg 3."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from sqlalchemy import Engine, create_engine
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def get_engine(url: str) -> Engine:
+    """Return the process-wide engine for `url`, creating it on first use.
+
+    Pooled connections matter: a new PostgreSQL connection costs about 3 ms, more than a whole cached page read.
+    """
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = create_engine(
+                url,
+                pool_size=5,
+                max_overflow=10,
+                pool_pre_ping=True,
+                pool_recycle=1800,
+                connect_args={"application_name": "recruit-dashboard"},
+            )
+            _engines[url] = engine
+        return engine
+
+
+def dispose_all() -> None:
+    """Close every pooled connection (tests, and after a fork)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+@contextmanager
+def psycopg_connection(engine: Engine, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    """Borrow a pooled connection as a plain psycopg 3 connection.
+
+    Reading view rows is dominated by client-side decoding; a psycopg cursor into DataFrame.from_records is
+    1.6-2x faster than pandas.read_sql through SQLAlchemy (PERFORMANCE-NOTES). The connection goes back to the
+    pool in its original transaction mode.
+    """
+    raw = engine.raw_connection()
+    conn = raw.driver_connection
+    try:
+        conn.autocommit = autocommit
+        yield conn
+        if not autocommit:
+            conn.commit()
+    except BaseException:
+        if not conn.closed and not conn.broken and not autocommit:
+            conn.rollback()
+        raise
+    finally:
+        if conn.closed or conn.broken:
+            raw.invalidate()
+        else:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.rollback()
+            conn.autocommit = False
+        raw.close()

@@ -1,0 +1,231 @@
+"""The masker: small-cell suppression (DESIGN.md §6) and PII redaction, as pure functions.
+
+`mask(df, spec, policy)` hides what the rules say and lists, per row, what it hid. It never mutates its input,
+is idempotent (hidden cells arrive as NA, stay hidden and are listed again), does not depend on row order, and
+gives each row the same result whatever other rows are passed, except for one cross-row rule: a GROWTH column
+looks at the previous period's row of the same series among the rows passed. The data layer therefore masks
+whole views, never a filtered subset (DESIGN §2: masking happens once per view per data generation).
+
+Everything dataset-specific comes from the `DatasetSpec` (data/specs.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from data.specs import Column, DatasetSpec, Group, Kind
+
+SUPPRESSED = "suppressed"
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class MaskPolicy:
+    """`enabled` is HIPAA_MODE, `threshold` is HIPAA_MIN_THRESHOLD (k): counts 1..k-1 are never shown."""
+
+    enabled: bool = True
+    threshold: int = 5
+
+    def __post_init__(self) -> None:
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, int) or self.threshold < 1:
+            raise ValueError(f"threshold must be a positive integer, got {self.threshold!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class MaskResult:
+    """The masked frame (input columns plus `suppressed`) and the number of values hidden."""
+
+    frame: pd.DataFrame
+    suppressed_cells: int
+
+
+def mask(df: pd.DataFrame, spec: DatasetSpec, policy: MaskPolicy) -> MaskResult:
+    """Apply DESIGN §6 rules 1-3 to every row of `df` and return a new frame; see the module docstring."""
+    _check_columns(df, spec)
+    counts = {c: _count_values(df[c]) for c in spec.count_columns}
+    hidden = {c: np.zeros(len(df), dtype=bool) for c in spec.value_columns}
+    if policy.enabled:
+        k = policy.threshold
+        for name, values in counts.items():
+            # An NA count is one a previous masking hid: it stays hidden (idempotence).
+            hidden[name] = np.isnan(values) | ((values >= 1) & (values < k))
+        _complementary(spec.groups, counts, hidden)
+        # Derived figures only once complementary suppression is final, in spec order so that money built on
+        # money (avg_invoice on revenue) sees its input's final state.
+        prev_pos: np.ndarray | None = None
+        for col in spec.fields:
+            if col.kind in (Kind.DERIVED, Kind.MONEY):
+                hidden[col.name] = _derived_hidden(col, counts, hidden, k)
+            elif col.kind is Kind.GROWTH:
+                if prev_pos is None:
+                    prev_pos = previous_row_positions(df, spec)
+                hidden[col.name] = _growth_hidden(col, hidden, prev_pos)
+    frame = _masked_frame(df, spec, hidden)
+    return MaskResult(frame=frame, suppressed_cells=int(sum(int(h.sum()) for h in hidden.values())))
+
+
+def redact_pii(
+    df: pd.DataFrame, spec_or_columns: DatasetSpec | Iterable[str], *, allowed: bool
+) -> pd.DataFrame:
+    """Return a copy of `df` with every PII value (null or not) replaced by "[redacted]" unless `allowed`.
+
+    Nulls are redacted too, so a redacted frame does not tell whether a person has, say, a phone number.
+    """
+    out = df.copy()
+    if allowed:
+        return out
+    if isinstance(spec_or_columns, DatasetSpec):
+        columns: tuple[str, ...] = spec_or_columns.pii_columns
+    elif isinstance(spec_or_columns, str):
+        columns = (spec_or_columns,)
+    else:
+        columns = tuple(spec_or_columns)
+    for name in columns:
+        if name in out.columns:
+            out[name] = pd.Series(REDACTED, index=out.index, dtype=object)
+    return out
+
+
+def suppressed_matrix(frame: pd.DataFrame, columns: Iterable[str]) -> dict[str, np.ndarray]:
+    """Per column, a boolean array: True where the row's `suppressed` list names that column."""
+    if SUPPRESSED not in frame.columns:
+        raise ValueError(f"not a masked frame: no {SUPPRESSED!r} column (totals need masked data)")
+    names = list(columns)
+    out = {c: np.zeros(len(frame), dtype=bool) for c in names}
+    lists = [v if isinstance(v, list | tuple | np.ndarray) else () for v in frame[SUPPRESSED].tolist()]
+    lengths = np.fromiter((len(v) for v in lists), dtype=np.int64, count=len(lists))
+    if lengths.sum() == 0:
+        return out
+    rows = np.repeat(np.arange(len(lists)), lengths)
+    flat = np.array([name for v in lists for name in v], dtype=object)
+    for c in names:
+        out[c][rows[flat == c]] = True
+    return out
+
+
+def previous_row_positions(df: pd.DataFrame, spec: DatasetSpec) -> np.ndarray:
+    """Per row, the position of the row one calendar month earlier in the same series, or -1 if absent."""
+    if spec.period is None:
+        return np.full(len(df), -1, dtype=np.int64)
+    keys = list(spec.series_keys)
+    period = pd.to_datetime(df[spec.period])
+    month_index = (period.dt.year * 12 + period.dt.month).to_numpy(dtype="float64", na_value=np.nan)
+    table = pd.DataFrame({f"k{i}": df[k].to_numpy() for i, k in enumerate(keys)})
+    on = [*table.columns, "_m"]
+    table["_m"] = month_index
+    if table.duplicated(on).any():
+        raise ValueError(f"{spec.name}: more than one row per grain cell {spec.grain}")
+    lookup = table.assign(_pos=np.arange(len(table), dtype=np.int64)).dropna(subset=["_m"])
+    target = table.assign(_m=month_index - 1)
+    merged = target.merge(lookup, on=on, how="left", sort=False)
+    return merged["_pos"].fillna(-1).to_numpy(dtype=np.int64)
+
+
+def _check_columns(df: pd.DataFrame, spec: DatasetSpec) -> None:
+    missing = [c for c in (*spec.grain, *spec.value_columns) if c not in df.columns]
+    if missing:
+        raise ValueError(f"{spec.name}: frame lacks columns {missing}")
+
+
+def _count_values(series: pd.Series) -> np.ndarray:
+    """Counts as float64 with NaN for NA: exact up to 2**53 and one array type for every comparison."""
+    return pd.to_numeric(series).to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _complementary(
+    groups: tuple[Group, ...], values: dict[str, np.ndarray], hidden: dict[str, np.ndarray]
+) -> None:
+    """DESIGN §6 rule 3, in place: passes over the groups until none has exactly one hidden member.
+
+    Rows are independent, so each group step is vectorised over the rows that need a fix; the order of groups
+    within a pass is the order in the spec, as the rule prescribes. Hidden cells only ever get added, so the
+    loop ends.
+    """
+    changed = True
+    while changed:
+        changed = False
+        for group in groups:
+            members = group.members
+            hid = np.column_stack([hidden[m] for m in members])
+            rows = np.flatnonzero(hid.sum(axis=1) == 1)
+            if rows.size == 0:
+                continue
+            hid = hid[rows]
+            vals = np.column_stack([values[m][rows] for m in members])
+            candidate = ~hid & (vals > 0)
+            # argmin returns the first minimum: ties go to the earlier member, whole first.
+            pick = np.where(candidate, vals, np.inf).argmin(axis=1)
+            # No non-zero published member: the whole; if the whole is the hidden one (only possible with
+            # inconsistent data), the first published member, so that the group is fixed and the loop ends.
+            fallback = np.where(hid[:, 0], (~hid).argmax(axis=1), 0)
+            pick = np.where(candidate.any(axis=1), pick, fallback)
+            for j, member in enumerate(members):
+                hidden[member][rows[pick == j]] = True
+            changed = True
+
+
+def _derived_hidden(
+    col: Column, counts: dict[str, np.ndarray], hidden: dict[str, np.ndarray], k: int
+) -> np.ndarray:
+    """DESIGN §6 rule 2 for a rate, an average or money."""
+    out = np.zeros(len(next(iter(hidden.values()))), dtype=bool)
+    for name in col.inputs:
+        out |= hidden[name]
+    if col.denominator is not None:
+        denominator = counts[col.denominator]
+        published = ~hidden[col.denominator]
+        # Redundant with rule 1 while denominators are counts, kept so the rule reads as DESIGN §6 states it.
+        # A published zero denominator leaves the figure undefined (no hires, no time to fill): not hidden.
+        out |= published & (denominator > 0) & (denominator < k)
+    return out
+
+
+def _growth_hidden(col: Column, hidden: dict[str, np.ndarray], prev_pos: np.ndarray) -> np.ndarray:
+    """Hidden when the input is hidden in this row or in the previous period's row (DESIGN §6 rule 2).
+
+    Growth plus this month's value gives last month's, so a hidden previous value must hide the growth too.
+    """
+    this = np.zeros(len(prev_pos), dtype=bool)
+    for name in col.inputs:
+        this |= hidden[name]
+    has_prev = prev_pos >= 0
+    previous = np.zeros_like(this)
+    previous[has_prev] = this[prev_pos[has_prev]]
+    return this | previous
+
+
+def _masked_frame(df: pd.DataFrame, spec: DatasetSpec, hidden: dict[str, np.ndarray]) -> pd.DataFrame:
+    out = df.copy()
+    for col in spec.fields:
+        if col.name not in hidden:
+            continue
+        h = hidden[col.name]
+        source = df[col.name]
+        if col.kind is Kind.COUNT:
+            out[col.name] = pd.to_numeric(source).astype("Int64").mask(h)
+        elif col.kind is Kind.MONEY:
+            values = source.to_numpy(dtype=object, copy=True)
+            values[pd.isna(values) | h] = None
+            out[col.name] = pd.Series(values, index=df.index, dtype=object)
+        else:
+            values = pd.to_numeric(source).to_numpy(dtype="float64", na_value=np.nan, copy=True)
+            values[h] = np.nan
+            out[col.name] = pd.Series(values, index=df.index, dtype="float64")
+    out[SUPPRESSED] = _suppressed_lists(spec.value_columns, hidden, len(df), df.index)
+    return out
+
+
+def _suppressed_lists(
+    columns: tuple[str, ...], hidden: dict[str, np.ndarray], n: int, index: pd.Index
+) -> pd.Series:
+    """Each row's hidden field names in spec order (one name tuple per distinct hiding pattern, for speed)."""
+    code = np.zeros(n, dtype=np.int64)
+    for bit, name in enumerate(columns):
+        code |= hidden[name].astype(np.int64) << bit
+    patterns, inverse = np.unique(code, return_inverse=True)
+    names = [tuple(c for bit, c in enumerate(columns) if int(p) >> bit & 1) for p in patterns]
+    return pd.Series([list(names[i]) for i in inverse.tolist()], index=index, dtype=object)

@@ -1,0 +1,108 @@
+"""One query function per KPI dataset (DESIGN.md §5): a typed filter in, a typed DataFrame out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from data.engine import psycopg_connection
+from data.filters import DataFilter
+from data.sqlfiles import read_sql
+
+DATASET_NAMES: tuple[str, ...] = ("pipeline", "compliance", "revenue", "outreach")
+Source = Literal["materialized", "live"]
+
+# Column dtypes of each dataset frame. Money stays exact: Decimal objects, never floats.
+_INT, _FLOAT, _MONEY = "int64", "float64", "money"
+COLUMN_TYPES: dict[str, dict[str, str]] = {
+    "pipeline": {
+        "applications": _INT, "screened": _INT, "interviewed": _INT, "offered": _INT, "hired": _INT,
+        "rejected": _INT, "pending": _INT, "conversion_rate": _FLOAT, "time_to_fill_days": _FLOAT,
+    },
+    "compliance": {
+        "checks": _INT, "passed": _INT, "failed": _INT, "violations_low": _INT, "violations_medium": _INT,
+        "violations_high": _INT, "violations_critical": _INT, "avg_score": _FLOAT, "compliance_rate": _FLOAT,
+    },
+    "revenue": {
+        "invoices": _INT, "placements": _INT, "revenue": _MONEY, "avg_invoice": _MONEY,
+        "revenue_per_placement": _MONEY, "mom_growth": _FLOAT,
+    },
+    "outreach": {
+        "sent": _INT, "responded": _INT, "converted": _INT, "response_rate": _FLOAT, "conversion_rate": _FLOAT,
+    },
+}
+GRAIN: dict[str, tuple[str, ...]] = {
+    "pipeline": ("facility_id", "month"),
+    "compliance": ("facility_id", "month"),
+    "revenue": ("facility_id", "month"),
+    "outreach": ("facility_id", "month", "channel"),
+}
+
+
+def dataset_columns(dataset: str) -> list[str]:
+    return [*GRAIN[dataset], *COLUMN_TYPES[dataset]]
+
+
+def fetch_dataset(
+    engine: Engine, dataset: str, filt: DataFilter | None = None, *, source: Source = "materialized"
+) -> pd.DataFrame:
+    """Read one dataset; `filt=None` reads the whole view. `source='live'` computes it from the raw tables."""
+    if dataset not in COLUMN_TYPES:
+        raise KeyError(f"unknown dataset {dataset!r}")
+    sql = read_sql(f"queries/{dataset}.sql")
+    if source == "live":
+        sql = sql.replace(f"analytics.{dataset}_kpis_materialized", f"analytics.{dataset}_kpis_live")
+    params = {
+        "facility_ids": list(filt.facility_ids) if filt and filt.facility_ids is not None else None,
+        "start": filt.start if filt else None,
+        "end": filt.end if filt else None,
+        "channel": filt.channel if filt else None,
+    }
+    with psycopg_connection(engine) as conn, conn.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    return _typed_frame(dataset, rows)
+
+
+def _typed_frame(dataset: str, rows: Sequence[tuple]) -> pd.DataFrame:
+    columns = dataset_columns(dataset)
+    frame = pd.DataFrame.from_records(list(rows), columns=columns)
+    frame["facility_id"] = frame["facility_id"].astype("int64")
+    frame["month"] = pd.to_datetime(frame["month"]).astype("datetime64[ns]")
+    if "channel" in frame:
+        frame["channel"] = frame["channel"].astype(object)
+    for column, kind in COLUMN_TYPES[dataset].items():
+        if kind == _MONEY:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+        else:
+            frame[column] = frame[column].astype(kind)
+    return frame
+
+
+def pipeline(engine: Engine, filt: DataFilter | None = None) -> pd.DataFrame:
+    return fetch_dataset(engine, "pipeline", filt)
+
+
+def compliance(engine: Engine, filt: DataFilter | None = None) -> pd.DataFrame:
+    return fetch_dataset(engine, "compliance", filt)
+
+
+def revenue(engine: Engine, filt: DataFilter | None = None) -> pd.DataFrame:
+    return fetch_dataset(engine, "revenue", filt)
+
+
+def outreach(engine: Engine, filt: DataFilter | None = None) -> pd.DataFrame:
+    return fetch_dataset(engine, "outreach", filt)
+
+
+def facilities(engine: Engine) -> pd.DataFrame:
+    """Every facility (id, name, region, state, kind); callers narrow it to the user's scope."""
+    with psycopg_connection(engine) as conn, conn.cursor() as cur:
+        cur.execute(read_sql("queries/facilities.sql"))
+        rows = cur.fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=["id", "name", "region", "state", "kind"])
+    frame["id"] = frame["id"].astype("int64")
+    return frame

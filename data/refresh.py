@@ -1,0 +1,134 @@
+"""Refresh the KPI materialized views CONCURRENTLY, once across all processes, recording every run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from sqlalchemy import Engine
+
+from data.engine import psycopg_connection
+
+VIEWS: tuple[str, ...] = ("pipeline", "compliance", "revenue", "outreach")
+TRIGGERS: tuple[str, ...] = ("schedule", "button", "api", "cli")
+# One advisory lock per view: any number of processes may try, one refreshes, the others record a skip.
+REFRESH_LOCK_BASE = 7_316_100
+
+
+class RefreshError(ValueError):
+    """A refresh request names an unknown view or trigger."""
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    view: str
+    status: str  # succeeded | failed | skipped
+    duration_ms: int | None
+    error: str | None
+    run_id: int
+
+
+def resolve_views(names: Iterable[str]) -> list[str]:
+    """Expand 'all' and validate view names, keeping the canonical order."""
+    requested = set(names)
+    unknown = requested - set(VIEWS) - {"all"}
+    if unknown:
+        raise RefreshError(f"unknown view(s): {', '.join(sorted(unknown))}; choose from {', '.join(VIEWS)} or all")
+    if "all" in requested or not requested:
+        return list(VIEWS)
+    return [v for v in VIEWS if v in requested]
+
+
+def refresh_views(
+    engine: Engine,
+    views: Iterable[str],
+    *,
+    trigger: str,
+    user_id: int | None = None,
+    job_id: str | None = None,
+    statement_timeout_ms: int | None = None,
+    parallel: bool = True,
+    on_view_done: Callable[[RefreshResult], None] | None = None,
+) -> list[RefreshResult]:
+    """Refresh each view and record it in app.refresh_runs; a failure leaves the previous data readable."""
+    if trigger not in TRIGGERS:
+        raise RefreshError(f"unknown trigger {trigger!r}")
+    selected = resolve_views(views)
+    run_ids = {view: _record_queued(engine, view, trigger, user_id, job_id) for view in selected}
+
+    def work(view: str) -> RefreshResult:
+        result = _refresh_one(engine, view, run_ids[view], statement_timeout_ms)
+        if on_view_done is not None:
+            on_view_done(result)
+        return result
+
+    if parallel and len(selected) > 1:
+        # Two workers: the machine has two cores and each refresh already runs a parallel aggregate.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="refresh") as pool:
+            return list(pool.map(work, selected))
+    return [work(view) for view in selected]
+
+
+def _record_queued(engine: Engine, view: str, trigger: str, user_id: int | None, job_id: str | None) -> int:
+    with psycopg_connection(engine, autocommit=True) as conn:
+        row = conn.execute(
+            "insert into app.refresh_runs (job_id, view, trigger, status, user_id)"
+            " values (%s, %s, %s, 'queued', %s) returning id",
+            (job_id, view, trigger, user_id),
+        ).fetchone()
+    return int(row[0])
+
+
+def _refresh_one(engine: Engine, view: str, run_id: int, statement_timeout_ms: int | None) -> RefreshResult:
+    lock_key = REFRESH_LOCK_BASE + VIEWS.index(view)
+    with psycopg_connection(engine, autocommit=True) as conn:
+        got_lock = conn.execute("select pg_try_advisory_lock(%s)", (lock_key,)).fetchone()[0]
+        if not got_lock:
+            _finish(engine, run_id, "skipped", None, "another process is refreshing this view")
+            return RefreshResult(view, "skipped", None, "another process is refreshing this view", run_id)
+        try:
+            conn.execute(
+                "update app.refresh_runs set status = 'running', started_at = now() where id = %s", (run_id,)
+            )
+            started = time.perf_counter()
+            try:
+                with conn.transaction():
+                    if statement_timeout_ms is not None:
+                        conn.execute("select set_config('statement_timeout', %s, true)", (str(statement_timeout_ms),))
+                    conn.execute(f"select analytics.refresh_{view}_kpis()")
+            except psycopg.Error as exc:
+                duration = int((time.perf_counter() - started) * 1000)
+                message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                _finish(engine, run_id, "failed", duration, message)
+                return RefreshResult(view, "failed", duration, message, run_id)
+            duration = int((time.perf_counter() - started) * 1000)
+            _finish(engine, run_id, "succeeded", duration, None)
+            return RefreshResult(view, "succeeded", duration, None, run_id)
+        finally:
+            # A killed backend releases its session locks itself; only a live connection needs the unlock.
+            if not conn.closed and not conn.broken:
+                conn.execute("select pg_advisory_unlock(%s)", (lock_key,))
+
+
+def _finish(engine: Engine, run_id: int, status: str, duration_ms: int | None, error: str | None) -> None:
+    """Record the outcome on a connection of its own, so a refresh whose connection died is still recorded."""
+    with psycopg_connection(engine, autocommit=True) as conn:
+        conn.execute(
+            "update app.refresh_runs set status = %s, finished_at = now(), duration_ms = %s, error = %s,"
+            " started_at = coalesce(started_at, now()) where id = %s",
+            (status, duration_ms, error, run_id),
+        )
+
+
+def last_refreshed(engine: Engine) -> dict[str, datetime | None]:
+    """When each view last refreshed successfully (None: never)."""
+    with psycopg_connection(engine) as conn:
+        rows = conn.execute(
+            "select view, max(finished_at) from app.refresh_runs where status = 'succeeded' group by view"
+        ).fetchall()
+    found = dict(rows)
+    return {view: found.get(view) for view in VIEWS}

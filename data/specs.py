@@ -1,0 +1,253 @@
+"""Declarative dataset specs (DESIGN.md §5, §6): what each column is and what it is computed from.
+
+The masker (`data.masking`) and the totals (`data.totals`) know nothing about column names: every rule they
+apply (which counts a rate uses, which count money follows, which groups add up) is read from these specs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from functools import cached_property
+
+
+class Kind(StrEnum):
+    """What a column holds, which decides how the masker treats it."""
+
+    GRAIN = "grain"  # part of the row key; never hidden
+    COUNT = "count"  # a count of people or events; primary and complementary suppression apply
+    DERIVED = "derived"  # a rate or an average, float; hidden when what it is computed from is
+    MONEY = "money"  # exact Decimal amounts; hidden when the count(s) it follows are
+    GROWTH = "growth"  # change against the previous period's row of the same series
+    PII = "pii"  # personal data; redacted unless the caller holds `view_pii`
+    ATTRIBUTE = "attribute"  # anything else carried along untouched (labels, timestamps)
+
+
+class Aggregation(StrEnum):
+    """How a column is rebuilt when published cells are grouped (`data.totals.aggregate_published`)."""
+
+    SUM = "sum"  # add the published cells
+    RATIO = "ratio"  # sum(numerator) / sum(denominator) over rows where both are published
+    MEAN = "mean"  # weighted by `denominator`, over rows where the value and its weight are published
+    GROWTH = "growth"  # (sum(this) - sum(previous)) / sum(previous) over series with both published
+    NONE = "none"  # not aggregated
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a dataset.
+
+    `inputs` are the columns it is computed from: it is hidden when any of them is hidden (for GROWTH, when
+    any of them is hidden in this row or in the previous period's row of the same series). `denominator` is
+    the count it is divided by: it is also hidden when that count is below the threshold, and undefined (so
+    not a suppression) when that count is a published zero. `numerator` makes it a ratio; a DERIVED column
+    with a denominator and no numerator is an average weighted by the denominator. `quantum` rounds money
+    ratios.
+    """
+
+    name: str
+    kind: Kind
+    inputs: tuple[str, ...] = ()
+    denominator: str | None = None
+    numerator: str | None = None
+    quantum: Decimal | None = None
+
+    @property
+    def aggregation(self) -> Aggregation:
+        if self.kind is Kind.COUNT:
+            return Aggregation.SUM
+        if self.kind is Kind.GROWTH:
+            return Aggregation.GROWTH
+        if self.kind in (Kind.DERIVED, Kind.MONEY):
+            if self.numerator is not None:
+                return Aggregation.RATIO
+            if self.denominator is not None:
+                return Aggregation.MEAN
+            if self.kind is Kind.MONEY:
+                return Aggregation.SUM
+        return Aggregation.NONE
+
+
+@dataclass(frozen=True)
+class Group:
+    """A part/whole group: `whole` = sum of `parts` in every row."""
+
+    whole: str
+    parts: tuple[str, ...]
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """Whole first, then the parts: the tie-break order of complementary suppression."""
+        return (self.whole, *self.parts)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset: its grain, its columns in output order, its part/whole groups (in checking order).
+
+    `period` is the grain column that steps by calendar month; GROWTH columns compare a row with the row one
+    period earlier that has the same values in the other grain columns (`series_keys`).
+    """
+
+    name: str
+    grain: tuple[str, ...]
+    fields: tuple[Column, ...]
+    groups: tuple[Group, ...] = ()
+    period: str | None = None
+
+    def __post_init__(self) -> None:
+        by_name: dict[str, Column] = {}
+        for col in self.fields:
+            if col.name in by_name:
+                raise ValueError(f"{self.name}: duplicate column {col.name!r}")
+            for ref in (*col.inputs, col.denominator, col.numerator):
+                if ref is not None and ref not in by_name:
+                    raise ValueError(f"{self.name}.{col.name}: {ref!r} must be declared before it")
+            if col.denominator is not None and by_name[col.denominator].kind is not Kind.COUNT:
+                raise ValueError(f"{self.name}.{col.name}: denominator {col.denominator!r} is not a count")
+            if col.kind is Kind.GROWTH and (self.period is None or len(col.inputs) != 1):
+                raise ValueError(f"{self.name}.{col.name}: growth needs a period and exactly one input")
+            by_name[col.name] = col
+        if tuple(c.name for c in self.fields if c.kind is Kind.GRAIN) != self.grain:
+            raise ValueError(f"{self.name}: the GRAIN columns must be the grain, in order")
+        if self.period is not None and self.period not in self.grain:
+            raise ValueError(f"{self.name}: period {self.period!r} is not a grain column")
+        for group in self.groups:
+            for member in group.members:
+                if member not in by_name or by_name[member].kind is not Kind.COUNT:
+                    raise ValueError(f"{self.name}: group member {member!r} is not a count column")
+
+    @cached_property
+    def _by_name(self) -> dict[str, Column]:
+        return {c.name: c for c in self.fields}
+
+    def column(self, name: str) -> Column:
+        return self._by_name[name]
+
+    @cached_property
+    def columns(self) -> tuple[str, ...]:
+        """Every column name, grain first, in output order."""
+        return tuple(c.name for c in self.fields)
+
+    @cached_property
+    def value_columns(self) -> tuple[str, ...]:
+        """The columns the masker may hide (counts, derived figures, money, growth), in output order."""
+        maskable = (Kind.COUNT, Kind.DERIVED, Kind.MONEY, Kind.GROWTH)
+        return tuple(c.name for c in self.fields if c.kind in maskable)
+
+    @cached_property
+    def count_columns(self) -> tuple[str, ...]:
+        return self._of_kind(Kind.COUNT)
+
+    @cached_property
+    def derived_columns(self) -> tuple[str, ...]:
+        return self._of_kind(Kind.DERIVED)
+
+    @cached_property
+    def money_columns(self) -> tuple[str, ...]:
+        return self._of_kind(Kind.MONEY)
+
+    @cached_property
+    def growth_columns(self) -> tuple[str, ...]:
+        return self._of_kind(Kind.GROWTH)
+
+    @cached_property
+    def pii_columns(self) -> tuple[str, ...]:
+        return self._of_kind(Kind.PII)
+
+    @cached_property
+    def series_keys(self) -> tuple[str, ...]:
+        """Grain columns other than the period: the rows of one series over time share them."""
+        return tuple(g for g in self.grain if g != self.period)
+
+    def _of_kind(self, kind: Kind) -> tuple[str, ...]:
+        return tuple(c.name for c in self.fields if c.kind is kind)
+
+
+CENTS = Decimal("0.01")
+PII_COLUMNS: tuple[str, ...] = ("first_name", "last_name", "email", "phone")
+
+
+def _grain(*names: str) -> tuple[Column, ...]:
+    return tuple(Column(n, Kind.GRAIN) for n in names)
+
+
+def _counts(*names: str) -> tuple[Column, ...]:
+    return tuple(Column(n, Kind.COUNT) for n in names)
+
+
+def _ratio(
+    name: str, numerator: str, denominator: str, kind: Kind = Kind.DERIVED, quantum: Decimal | None = None
+) -> Column:
+    inputs = (numerator, denominator)
+    return Column(name, kind, inputs, denominator=denominator, numerator=numerator, quantum=quantum)
+
+
+PIPELINE = DatasetSpec(
+    name="pipeline",
+    grain=("facility_id", "month"),
+    period="month",
+    fields=(
+        *_grain("facility_id", "month"),
+        *_counts("applications", "screened", "interviewed", "offered", "hired", "rejected", "pending"),
+        _ratio("conversion_rate", "hired", "applications"),
+        Column("time_to_fill_days", Kind.DERIVED, inputs=("hired",), denominator="hired"),
+    ),
+    groups=(Group("applications", ("hired", "rejected", "pending")),),
+)
+
+VIOLATION_LEVELS = ("violations_low", "violations_medium", "violations_high", "violations_critical")
+
+COMPLIANCE = DatasetSpec(
+    name="compliance",
+    grain=("facility_id", "month"),
+    period="month",
+    fields=(
+        *_grain("facility_id", "month"),
+        *_counts("checks", "passed", "failed", *VIOLATION_LEVELS),
+        Column("avg_score", Kind.DERIVED, inputs=("checks",), denominator="checks"),
+        _ratio("compliance_rate", "passed", "checks"),
+    ),
+    groups=(Group("checks", ("passed", "failed")), Group("failed", VIOLATION_LEVELS)),
+)
+
+REVENUE = DatasetSpec(
+    name="revenue",
+    grain=("facility_id", "month"),
+    period="month",
+    fields=(
+        *_grain("facility_id", "month"),
+        *_counts("invoices", "placements"),
+        # Money follows placements (DESIGN §6 rule 2): revenue of fewer than k placements describes them.
+        Column("revenue", Kind.MONEY, inputs=("placements",)),
+        _ratio("avg_invoice", "revenue", "invoices", Kind.MONEY, quantum=CENTS),
+        _ratio("revenue_per_placement", "revenue", "placements", Kind.MONEY, quantum=CENTS),
+        Column("mom_growth", Kind.GROWTH, inputs=("revenue",)),
+    ),
+)
+
+OUTREACH = DatasetSpec(
+    name="outreach",
+    grain=("facility_id", "month", "channel"),
+    period="month",
+    fields=(
+        *_grain("facility_id", "month", "channel"),
+        *_counts("sent", "responded", "converted"),
+        _ratio("response_rate", "responded", "sent"),
+        _ratio("conversion_rate", "converted", "sent"),
+    ),
+)
+
+# Record-level drill-down (one row per failed check, DESIGN §7): nothing to suppress, PII to redact.
+VIOLATIONS = DatasetSpec(
+    name="violations",
+    grain=(),
+    fields=(
+        *(Column(n, Kind.ATTRIBUTE) for n in ("facility_id", "facility_name", "month", "check_type")),
+        *(Column(n, Kind.ATTRIBUTE) for n in ("severity", "checked_at", "expires_at")),
+        *(Column(n, Kind.PII) for n in PII_COLUMNS),
+    ),
+)
+
+DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (PIPELINE, COMPLIANCE, REVENUE, OUTREACH)}

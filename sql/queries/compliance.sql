@@ -1,0 +1,8 @@
+-- Compliance KPIs at the facility x month grain; null parameters mean "no narrowing".
+select facility_id, month, checks, passed, failed, violations_low, violations_medium, violations_high,
+       violations_critical, avg_score, compliance_rate
+from analytics.compliance_kpis_materialized
+where (%(facility_ids)s::int[] is null or facility_id = any(%(facility_ids)s::int[]))
+  and (%(start)s::date is null or month >= %(start)s::date)
+  and (%(end)s::date is null or month <= %(end)s::date)
+order by facility_id, month

@@ -1,0 +1,8 @@
+-- Pipeline KPIs at the facility x month grain; null parameters mean "no narrowing".
+select facility_id, month, applications, screened, interviewed, offered, hired, rejected, pending,
+       conversion_rate, time_to_fill_days
+from analytics.pipeline_kpis_materialized
+where (%(facility_ids)s::int[] is null or facility_id = any(%(facility_ids)s::int[]))
+  and (%(start)s::date is null or month >= %(start)s::date)
+  and (%(end)s::date is null or month <= %(end)s::date)
+order by facility_id, month
