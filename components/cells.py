@@ -120,6 +120,10 @@ def _passthrough(
         out[name] = as_float(df, name) if name in df.columns else _rowwise(df, spec)
     fields = [*sums, *derived]
     flags = {field: hidden(df, field) for field in fields}
+    for name, spec in derived.items():
+        if name not in df.columns:
+            inputs_hidden = hidden(df, _inputs(spec)[0]) | hidden(df, _inputs(spec)[1])
+            flags[name] = out[name].isna() & inputs_hidden
     out[SUPPRESSED] = [[f for f in fields if flags[f].iloc[i]] for i in range(len(df))]
     out[PARTIAL] = partial_flags(df).to_numpy()
     out[EXCLUDED] = excluded_counts(df).to_numpy()

@@ -31,6 +31,13 @@ def is_missing(value: Any) -> bool:
     return False
 
 
+def _half_up(value: Any, decimals: int, *, scale: int = 1) -> Decimal:
+    """Round half away from zero in decimal, not binary (87.25 -> 87.3); a rounded zero has no sign."""
+    number = value if isinstance(value, Decimal) else Decimal(str(float(value)))
+    rounded = (number * scale).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return abs(rounded) if rounded == 0 else rounded
+
+
 def suppression_note(threshold: int) -> str:
     return f"suppressed: fewer than {threshold}"
 
@@ -43,14 +50,14 @@ def fmt_int(value: Any) -> str:
     """12345 -> '12,345'."""
     if is_missing(value):
         return MISSING
-    return f"{round(float(value)):,d}"
+    return f"{_half_up(value, 0):,f}"
 
 
 def fmt_percent(value: Any, *, decimals: int = 1) -> str:
     """A fraction as a percentage: 0.125 -> '12.5%'."""
     if is_missing(value):
         return MISSING
-    return f"{float(value) * 100 + 0.0:.{decimals}f}%"
+    return f"{_half_up(value, decimals, scale=100):f}%"
 
 
 def fmt_currency(value: Any, *, cents: bool = True) -> str:
@@ -71,28 +78,28 @@ def fmt_days(value: Any, *, decimals: int = 1) -> str:
     """Fractional days: 12.34 -> '12.3 days'."""
     if is_missing(value):
         return MISSING
-    return f"{float(value):,.{decimals}f} days"
+    return f"{_half_up(value, decimals):,f} days"
 
 
 def fmt_score(value: Any) -> str:
     """A 0-100 score with one decimal: 87.25 -> '87.3'."""
     if is_missing(value):
         return MISSING
-    return f"{float(value):,.1f}"
+    return f"{_half_up(value, 1):,f}"
 
 
 def fmt_signed_percent(value: Any, *, decimals: int = 1) -> str:
     """A growth fraction with its sign: 0.25 -> '+25.0%'."""
     if is_missing(value):
         return MISSING
-    return f"{float(value) * 100 + 0.0:+.{decimals}f}%"
+    return f"{_half_up(value, decimals, scale=100):+f}%"
 
 
 def fmt_points(value: Any, *, decimals: int = 1) -> str:
     """A difference of two fractions in percentage points: 0.021 -> '+2.1 pp'."""
     if is_missing(value):
         return MISSING
-    return f"{float(value) * 100 + 0.0:+.{decimals}f} pp"
+    return f"{_half_up(value, decimals, scale=100):+f} pp"
 
 
 def fmt_month(value: Any) -> str:

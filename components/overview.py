@@ -186,9 +186,10 @@ def sparkline(
         go.Scatter(
             x=list(data["label"]),
             y=plain(data[field]),
-            mode="lines",
+            mode="lines+markers",
             connectgaps=False,
             line={"color": theme.OKABE_ITO["blue"], "width": 2},
+            marker={"size": 4},
         )
     )
     add_placeholders(

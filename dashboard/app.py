@@ -8,6 +8,7 @@ from pathlib import Path
 import dash
 from flask import jsonify
 
+from dashboard.extensions import init_analytics
 from dashboard.settings import Settings, load_settings
 from data.engine import get_engine
 
@@ -41,9 +42,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     )
     server.extensions["recruit.settings"] = settings
     server.extensions["recruit.engine"] = get_engine(settings.database_url)
+    init_analytics(server, settings)
 
     @server.get("/health")
-    def health():  # noqa: ANN202 - Flask view
+    def health():
         return jsonify(status="ok")
 
     _register_pages(app)

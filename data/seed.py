@@ -71,7 +71,7 @@ class SeedReport:
 def database_has_data(engine: Engine) -> bool:
     with psycopg_connection(engine) as conn:
         return any(
-            conn.execute(f"select exists (select 1 from recruiting.{table})").fetchone()[0]  # noqa: S608 - fixed names
+            conn.execute(f"select exists (select 1 from recruiting.{table})").fetchone()[0]
             for table in _TABLES
         )
 
@@ -132,11 +132,11 @@ def seed(engine: Engine, config: SeedConfig, *, reset: bool = False, progress: P
         report_progress("indexes", 0)
         for sequence_table in _TABLES:
             conn.execute(
-                f"select setval(pg_get_serial_sequence('recruiting.{sequence_table}', 'id'), "  # noqa: S608
+                f"select setval(pg_get_serial_sequence('recruiting.{sequence_table}', 'id'), "
                 f"greatest(1, (select coalesce(max(id), 0) from recruiting.{sequence_table})))"
             )
         counts = {
-            t: conn.execute(f"select count(*) from recruiting.{t}").fetchone()[0]  # noqa: S608 - fixed names
+            t: conn.execute(f"select count(*) from recruiting.{t}").fetchone()[0]
             for t in _TABLES
         }
     with psycopg_connection(engine, autocommit=True) as conn:

@@ -41,7 +41,7 @@ from data.specs import (
 
 K5 = MaskPolicy(threshold=5)
 MONTHS = [pd.Timestamp(2024, m, 1) for m in range(1, 8)]
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # --- Frame builders: consistent rows as the data layer produces them (DESIGN §5 dtypes).
@@ -68,9 +68,16 @@ def pipeline_row(
 
 
 def compliance_row(
-    facility_id: int = 1, month: int = 0, *, passed: int, low: int = 0, medium: int = 0, high: int = 0,
-    critical: int = 0, **over: Any,
-) -> dict[str, Any]:  # fmt: skip
+    facility_id: int = 1,
+    month: int = 0,
+    *,
+    passed: int,
+    low: int = 0,
+    medium: int = 0,
+    high: int = 0,
+    critical: int = 0,
+    **over: Any,
+) -> dict[str, Any]:
     failed = low + medium + high + critical
     checks = passed + failed
     row = {
@@ -165,9 +172,18 @@ def one(spec: DatasetSpec, row: dict[str, Any], policy: MaskPolicy = K5) -> pd.S
 def test_datasets_are_the_four_views_with_their_columns() -> None:
     assert list(DATASETS) == ["pipeline", "compliance", "revenue", "outreach"]
     assert PIPELINE.columns == (
-        "facility_id", "month", "applications", "screened", "interviewed", "offered", "hired", "rejected",
-        "pending", "conversion_rate", "time_to_fill_days",
-    )  # fmt: skip
+        "facility_id",
+        "month",
+        "applications",
+        "screened",
+        "interviewed",
+        "offered",
+        "hired",
+        "rejected",
+        "pending",
+        "conversion_rate",
+        "time_to_fill_days",
+    )
     assert OUTREACH.grain == ("facility_id", "month", "channel")
     assert OUTREACH.series_keys == ("facility_id", "channel")
     assert REVENUE.count_columns == ("invoices", "placements")
@@ -229,8 +245,12 @@ def test_primary_hides_one_to_k_minus_one_and_shows_zero_and_k() -> None:
 def test_threshold_is_the_policy_threshold() -> None:
     row = pipeline_row(hired=10, rejected=10, pending=10, screened=30, interviewed=20, offered=12)
     assert one(PIPELINE, row, MaskPolicy(threshold=11))[SUPPRESSED] == [
-        "hired", "rejected", "pending", "conversion_rate", "time_to_fill_days",
-    ]  # fmt: skip
+        "hired",
+        "rejected",
+        "pending",
+        "conversion_rate",
+        "time_to_fill_days",
+    ]
     assert one(PIPELINE, row, MaskPolicy(threshold=10))[SUPPRESSED] == []
 
 

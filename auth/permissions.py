@@ -1,0 +1,107 @@
+"""The one place that decides what a user may do and which facilities they see.
+
+Everything else asks here: routes and callbacks call `raise_for_access` and `resolve_facilities` (usually through
+`auth.context.current_user_scope()`), never compare roles themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Engine
+
+from auth.errors import AuthenticationRequired, Forbidden, ForbiddenFacility, UnknownFacility
+from data.engine import psycopg_connection
+
+PERMISSIONS: tuple[str, ...] = ("view", "export", "refresh", "manage_users", "view_unmasked", "view_pii")
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset(PERMISSIONS),
+    # view_pii only for their own facilities: raise_for_access checks the facilities asked for.
+    "recruiter": frozenset({"view", "export", "view_pii"}),
+    "viewer": frozenset({"view", "export"}),
+}
+# Pages that need more than `view`; the request guard checks direct loads, the page layout checks in-app navigation.
+PAGE_PERMISSIONS: dict[str, str] = {"/admin": "manage_users"}
+
+
+def is_signed_in(user: Any) -> bool:
+    return user is not None and bool(getattr(user, "is_authenticated", False))
+
+
+def permissions_for(user: Any) -> frozenset[str]:
+    """What `user` may do; nothing for an anonymous or inactive user."""
+    if not is_signed_in(user):
+        return frozenset()
+    return ROLE_PERMISSIONS.get(user.role, frozenset())
+
+
+def has_permission(user: Any, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+    return permission in permissions_for(user)
+
+
+def raise_for_access(user: Any, permission: str, facility_ids: Iterable[int] | None = None) -> None:
+    """Raise AuthenticationRequired, Forbidden or ForbiddenFacility unless `user` may do this (for these facilities)."""
+    if not is_signed_in(user):
+        raise AuthenticationRequired()
+    if not has_permission(user, permission):
+        raise Forbidden(f"not allowed: your role ({user.role}) does not have the {permission} permission")
+    if facility_ids is not None and user.role == "recruiter":
+        outside = sorted(set(facility_ids) - set(user.facility_ids))
+        if outside:
+            raise ForbiddenFacility(_outside_message(outside))
+
+
+def required_permission(path: str) -> str | None:
+    """The permission a page path needs beyond `view`, if any."""
+    return PAGE_PERMISSIONS.get(path.rstrip("/") or "/")
+
+
+def all_facility_ids(engine: Engine) -> tuple[int, ...]:
+    with psycopg_connection(engine) as conn:
+        return tuple(row[0] for row in conn.execute("select id from recruiting.facilities order by id"))
+
+
+def facility_scope(user: Any, engine: Engine, known_ids: Iterable[int] | None = None) -> tuple[int, ...]:
+    """Facility ids `user` may see: a recruiter's assignments; every facility for viewers and admins."""
+    if not is_signed_in(user):
+        return ()
+    known = tuple(sorted(known_ids)) if known_ids is not None else all_facility_ids(engine)
+    if user.role == "recruiter":
+        assigned = set(user.facility_ids)
+        return tuple(f for f in known if f in assigned)
+    return known
+
+
+def resolve_facilities(
+    user: Any, requested_ids: tuple[int, ...] | None, all_facility_ids: Iterable[int]
+) -> tuple[int, ...]:
+    """The explicit facility list a query should use.
+
+    None or () means every facility in scope. A recruiter asking for any id outside their assignments (existing or
+    not) gets ForbiddenFacility (403); a viewer or admin asking for an id that does not exist gets UnknownFacility
+    (404).
+    """
+    if not is_signed_in(user):
+        raise AuthenticationRequired()
+    known = set(all_facility_ids)
+    if user.role == "recruiter":
+        scope = sorted(known & set(user.facility_ids))
+        if not requested_ids:
+            return tuple(scope)
+        outside = sorted(set(requested_ids) - set(scope))
+        if outside:
+            raise ForbiddenFacility(_outside_message(outside))
+        return tuple(sorted(set(requested_ids)))
+    if not requested_ids:
+        return tuple(sorted(known))
+    unknown = sorted(set(requested_ids) - known)
+    if unknown:
+        raise UnknownFacility(f"unknown facility id(s): {', '.join(map(str, unknown))}")
+    return tuple(sorted(set(requested_ids)))
+
+
+def _outside_message(ids: list[int]) -> str:
+    return f"facility id(s) {', '.join(map(str, ids))} are outside your scope"

@@ -1,0 +1,41 @@
+"""Extensions created unbound and attached to the server in the factory (no app object at import time)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app
+from flask_caching import Cache
+
+from dashboard.settings import Settings
+from data.cache import DatasetCache, generation_counter
+from data.engine import get_engine
+from data.masking import MaskPolicy
+from data.service import AnalyticsService
+
+log = logging.getLogger(__name__)
+ANALYTICS_KEY = "recruit.analytics"
+
+
+def init_analytics(server: Flask, settings: Settings) -> AnalyticsService:
+    """Bind Flask-Caching (Redis when REDIS_URL is set, else in-process) and the analytics service to `server`."""
+    if settings.redis_url:
+        config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url}
+    else:
+        log.warning("REDIS_URL is not set: using an in-process cache; processes will not share cached data "
+                    "or see each other's refreshes before the cache TTL (%s s)", settings.analytics_cache_ttl)
+        config = {"CACHE_TYPE": "SimpleCache"}
+    cache = Cache(config={**config, "CACHE_DEFAULT_TIMEOUT": settings.analytics_cache_ttl})
+    cache.init_app(server)
+    service = AnalyticsService(
+        get_engine(settings.database_url),
+        DatasetCache(cache.cache, generation_counter(settings.redis_url), settings.analytics_cache_ttl),
+        MaskPolicy(enabled=settings.hipaa_mode, threshold=settings.hipaa_min_threshold),
+    )
+    server.extensions[ANALYTICS_KEY] = service
+    return service
+
+
+def analytics() -> AnalyticsService:
+    """The analytics service of the running app (inside a request or app context)."""
+    return current_app.extensions[ANALYTICS_KEY]

@@ -1,0 +1,92 @@
+"""The one way figures leave the data layer: cached masked views, narrowed by an explicit scope and filters.
+
+Order of work (DESIGN.md §2): read a whole view -> mask it once per data generation -> cache -> narrow by the
+caller's facilities (always an explicit list, resolved by auth/) and filters -> aggregate published cells only.
+Nothing here knows about users: scope arrives as facility ids, so no cached object belongs to anyone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from data.cache import DatasetCache
+from data.filters import DataFilter
+from data.masking import SUPPRESSED, MaskPolicy, MaskResult, mask
+from data.queries import DATASET_NAMES, facilities, fetch_dataset
+from data.refresh import last_refreshed
+from data.specs import DATASETS
+from data.totals import aggregate_published, kpi_totals
+
+
+class ScopeRequired(ValueError):
+    """A selection was asked for without an explicit facility list (scope must be resolved first)."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Masked rows of one dataset within a scope and filters, with the facility name joined."""
+
+    dataset: str
+    frame: pd.DataFrame
+    suppressed_cells: int
+    as_of: datetime | None
+
+
+class AnalyticsService:
+    def __init__(self, engine: Engine, cache: DatasetCache, policy: MaskPolicy) -> None:
+        self.engine = engine
+        self.cache = cache
+        self.policy = policy
+
+    def masked_view(self, dataset: str, *, unmasked: bool = False) -> MaskResult:
+        """The whole view, masked (or, for an admin who asked, with suppression off), from the cache."""
+        policy = MaskPolicy(enabled=False, threshold=self.policy.threshold) if unmasked else self.policy
+        mode = "masked" if policy.enabled else "unmasked"
+        return self.cache.get_or_compute(
+            (dataset, mode, policy.threshold),
+            lambda: mask(fetch_dataset(self.engine, dataset), DATASETS[dataset], policy),
+        )
+
+    def facilities(self) -> pd.DataFrame:
+        """Every facility (id, name, region, state, kind); callers narrow it to a scope."""
+        return self.cache.get_or_compute(("facilities",), lambda: facilities(self.engine))
+
+    def as_of(self) -> dict[str, datetime | None]:
+        """When each view last refreshed successfully."""
+        return self.cache.get_or_compute(("as_of",), lambda: last_refreshed(self.engine))
+
+    def select(self, dataset: str, filt: DataFilter, *, unmasked: bool = False) -> Selection:
+        """Masked rows of `dataset` for the facilities, months and channel of `filt`."""
+        if filt.facility_ids is None:
+            raise ScopeRequired("resolve the caller's facility scope to an explicit list before selecting data")
+        frame = self.masked_view(dataset, unmasked=unmasked).frame
+        keep = frame["facility_id"].isin(filt.facility_ids) & frame["month"].between(
+            pd.Timestamp(filt.start), pd.Timestamp(filt.end)
+        )
+        if filt.channel is not None and "channel" in frame:
+            keep &= frame["channel"] == filt.channel
+        rows = frame.loc[keep].reset_index(drop=True)
+        names = self.facilities().set_index("id")["name"]
+        rows.insert(1, "facility_name", rows["facility_id"].map(names).astype(object))
+        suppressed_cells = int(rows[SUPPRESSED].map(len).sum()) if len(rows) else 0
+        return Selection(dataset, rows, suppressed_cells, self.as_of().get(dataset))
+
+    def aggregate(
+        self, dataset: str, filt: DataFilter, by: list[str], *, unmasked: bool = False
+    ) -> pd.DataFrame:
+        """Totals of the selection grouped by `by` (e.g. ['month']), from published cells only."""
+        return aggregate_published(self.select(dataset, filt, unmasked=unmasked).frame, by, DATASETS[dataset])
+
+    def kpis(self, filt: DataFilter, *, unmasked: bool = False) -> dict[str, Any]:
+        """The kpis row (DESIGN.md §5) of the selection; the channel filter narrows the outreach figures only."""
+        frames = {name: self.select(name, filt, unmasked=unmasked).frame for name in DATASET_NAMES}
+        return kpi_totals(frames)
+
+    def oldest_as_of(self) -> datetime | None:
+        stamps = list(self.as_of().values())
+        return None if any(s is None for s in stamps) else min(stamps)

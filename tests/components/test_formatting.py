@@ -1,0 +1,75 @@
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from components import formatting as f
+
+
+@pytest.mark.parametrize("value", [None, pd.NA, pd.NaT, float("nan"), np.nan, Decimal("NaN")])
+def test_missing_values_render_as_a_dash(value):
+    assert f.is_missing(value)
+    for formatter in (f.fmt_int, f.fmt_percent, f.fmt_currency, f.fmt_days, f.fmt_score, f.fmt_month):
+        assert formatter(value) == "—"
+
+
+def test_zero_is_not_missing():
+    assert f.fmt_int(0) == "0"
+    assert f.fmt_percent(0.0) == "0.0%"
+    assert f.fmt_currency(Decimal("0")) == "$0.00"
+
+
+def test_integers_have_thousands_separators():
+    assert f.fmt_int(1234567) == "1,234,567"
+    assert f.fmt_int(np.int64(12)) == "12"
+    assert f.fmt_int(12.0) == "12"
+
+
+def test_percent():
+    assert f.fmt_percent(0.125) == "12.5%"
+    assert f.fmt_percent(1) == "100.0%"
+    assert f.fmt_percent(0.12345, decimals=2) == "12.35%"
+    assert f.fmt_percent(-0.00001) == "0.0%"
+
+
+def test_currency_in_dollars_and_cents_rounded_half_up():
+    assert f.fmt_currency(Decimal("1234.5")) == "$1,234.50"
+    assert f.fmt_currency(Decimal("0.005")) == "$0.01"
+    assert f.fmt_currency(1.005) == "$1.01"
+    assert f.fmt_currency(-3) == "-$3.00"
+    assert f.fmt_currency(Decimal("1234567.89"), cents=False) == "$1,234,568"
+
+
+def test_days_score_and_signed_values():
+    assert f.fmt_days(12.34) == "12.3 days"
+    assert f.fmt_score(87.25) == "87.3"
+    assert f.fmt_signed_percent(0.25) == "+25.0%"
+    assert f.fmt_signed_percent(-0.031) == "-3.1%"
+    assert f.fmt_points(0.021) == "+2.1 pp"
+
+
+def test_months_and_timestamps():
+    assert f.fmt_month(pd.Timestamp("2026-11-01")) == "2026-11"
+    assert f.fmt_month("2026-11-01") == "2026-11"
+    assert f.fmt_datetime(datetime(2026, 11, 29, 14, 0, tzinfo=UTC)) == "2026-11-29 14:00 UTC"
+    assert f.fmt_datetime(pd.Timestamp("2026-11-29 09:00", tz="America/New_York")) == "2026-11-29 14:00 UTC"
+    assert f.fmt_datetime(datetime(2026, 11, 29, 14, 0)) == "2026-11-29 14:00 UTC"
+
+
+def test_fmt_value_dispatches_by_kind():
+    assert f.fmt_value(1234, "int") == "1,234"
+    assert f.fmt_value(Decimal("5"), "currency") == "$5.00"
+    assert f.fmt_value("North", "text") == "North"
+    assert f.fmt_value(None, "text") == "—"
+
+
+def test_notes():
+    assert f.suppression_note(11) == "suppressed: fewer than 11"
+    assert f.partial_note(1) == "partial: 1 hidden cell"
+    assert f.partial_note(3) == "partial: 3 hidden cells"
+
+
+def test_d3_formats_match_the_python_ones():
+    assert f.D3_HOVER == {"int": ",d", "percent": ".1%", "currency": "$,.2f", "days": ",.1f", "score": ",.1f"}

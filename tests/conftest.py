@@ -1,0 +1,121 @@
+"""Shared fixtures: real PostgreSQL databases made and dropped per test session, real Redis, real Chromium.
+
+DATABASE_URL (any database on the server) picks the server; unset, an embedded server (pgserver) is started.
+Tests never assume data they did not load.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from dashboard.settings import parse_database_url
+from data.engine import dispose_all, get_engine
+from data.migrations import migrate
+from data.refresh import refresh_views
+from data.seed import SeedConfig, seed
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# A fixed anchor makes the seeded test data identical on every run, whatever today is.
+SEED_NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+SEED_CONFIG = SeedConfig(applications=6000, facilities=9, months=14, seed=7, now=SEED_NOW)
+
+
+def require_service(reason: str) -> None:
+    """Skip on a bare machine; under CI a missing service is a failure, never a skip."""
+    if IN_CI:
+        pytest.fail(f"{reason} (required under CI)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """SQLAlchemy URL of the maintenance database of the PostgreSQL server the tests use."""
+    raw = os.environ.get("DATABASE_URL")
+    if raw:
+        return parse_database_url(raw)
+    from data.embedded import start_embedded
+
+    return start_embedded()
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session")
+def make_database(server_url: str) -> Iterator[Callable[[], str]]:
+    """Factory: a new migrated database on the test server; all are dropped at the end of the session."""
+    created: list[str] = []
+    template = f"recruit_tmpl_{uuid.uuid4().hex[:8]}"
+    admin = psycopg.connect(_libpq(server_url), autocommit=True)
+    admin.execute(f'create database "{template}"')
+    created.append(template)
+    template_url = make_url(server_url).set(database=template).render_as_string(hide_password=False)
+    migrate(get_engine(template_url))
+    get_engine(template_url).dispose()
+
+    def factory() -> str:
+        name = f"recruit_test_{uuid.uuid4().hex[:8]}"
+        admin.execute(f'create database "{name}" template "{template}"')
+        created.append(name)
+        return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+    yield factory
+    dispose_all()
+    for name in reversed(created):
+        admin.execute(f'drop database if exists "{name}" with (force)')
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def seed_config() -> SeedConfig:
+    """The configuration `seeded_url` was seeded with (anchored at SEED_NOW)."""
+    return SEED_CONFIG
+
+
+@pytest.fixture(scope="session")
+def seeded_url(make_database: Callable[[], str]) -> str:
+    """A database seeded once per session with SEED_CONFIG and refreshed; tests must not modify it."""
+    url = make_database()
+    engine = get_engine(url)
+    seed(engine, SEED_CONFIG)
+    refresh_views(engine, ["all"], trigger="cli")
+    return url
+
+
+@pytest.fixture(scope="session")
+def seeded_engine(seeded_url: str) -> Engine:
+    return get_engine(seeded_url)
+
+
+@pytest.fixture
+def empty_engine(make_database: Callable[[], str]) -> Engine:
+    """A fresh migrated, empty database of this test's own."""
+    return get_engine(make_database())
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.RedisError as exc:
+        require_service(f"Redis is not reachable at {url}: {exc}")
+    return url
+
+
+@pytest.fixture(scope="session")
+def chromium_available() -> None:
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        require_service("Chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")

@@ -1,0 +1,74 @@
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from data.engine import get_engine, psycopg_connection
+from data.migrations import MigrationError, migrate
+from data.sqlfiles import migration_files
+
+
+@pytest.fixture
+def blank_engine(server_url):
+    """A database with nothing in it, not even the migrations."""
+    import uuid
+
+    name = f"recruit_blank_{uuid.uuid4().hex[:8]}"
+    libpq = server_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(libpq, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    engine = get_engine(make_url(server_url).set(database=name).render_as_string(hide_password=False))
+    yield engine
+    engine.dispose()
+    with psycopg.connect(libpq, autocommit=True) as admin:
+        admin.execute(f'drop database "{name}" with (force)')
+
+
+def test_migrations_apply_to_an_empty_database_then_are_a_no_op(blank_engine):
+    first = migrate(blank_engine)
+    assert first.applied == [version for version, _ in migration_files()]
+    second = migrate(blank_engine)
+    assert second.applied == [] and second.already_applied == first.applied
+    with psycopg_connection(blank_engine) as conn:
+        views = {
+            r[0]
+            for r in conn.execute(
+                "select matviewname from pg_matviews where schemaname = 'analytics'"
+            ).fetchall()
+        }
+        functions = {
+            r[0]
+            for r in conn.execute(
+                "select proname from pg_proc where pronamespace = 'analytics'::regnamespace"
+            ).fetchall()
+        }
+        recorded = conn.execute("select count(*), count(checksum) from public.schema_migrations").fetchone()
+    assert views == {f"{v}_kpis_materialized" for v in ("pipeline", "compliance", "revenue", "outreach")}
+    assert {
+        "refresh_pipeline_kpis",
+        "refresh_compliance_kpis",
+        "refresh_revenue_kpis",
+        "refresh_outreach_kpis",
+        "refresh_all_analytics",
+    } <= functions
+    assert recorded == (len(first.applied), len(first.applied))
+
+
+def test_an_edited_applied_migration_is_refused(blank_engine):
+    migrate(blank_engine)
+    with psycopg_connection(blank_engine) as conn:
+        conn.execute("update public.schema_migrations set checksum = 'edited' where version like '001%%'")
+    with pytest.raises(MigrationError, match="was edited after it was applied"):
+        migrate(blank_engine)
+
+
+def test_every_view_has_a_unique_index_on_its_grain(blank_engine):
+    migrate(blank_engine)
+    with psycopg_connection(blank_engine) as conn:
+        rows = conn.execute(
+            "select t.relname, pg_get_indexdef(i.indexrelid) from pg_index i join pg_class t on t.oid = i.indrelid"
+            " where t.relnamespace = 'analytics'::regnamespace and i.indisunique"
+        ).fetchall()
+    found = {name: definition for name, definition in rows}
+    assert "(facility_id, month, channel)" in found["outreach_kpis_materialized"]
+    for view in ("pipeline", "compliance", "revenue"):
+        assert "(facility_id, month)" in found[f"{view}_kpis_materialized"]
