@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Response, redirect, render_template_string, request, session
-from flask_login import current_user, login_user, logout_user
+from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import InputRequired, Length
@@ -50,7 +50,7 @@ def login() -> Response | tuple[str, int] | str:
     email = form.email.data.strip()
     user = authenticate(engine, email, form.password.data)
     if user is None:
-        audit.record(engine, "login_failed", target=email[:254], details={"email": email[:254]}, ip=client_ip())
+        audit.record(engine, "login_failed", details={"email": email[:254]}, ip=client_ip())
         return _page(form, FAILED_MESSAGE), 401
     session.clear()  # a fresh session on sign-in: nothing set before it (fixation) survives
     login_user(user)
@@ -59,16 +59,15 @@ def login() -> Response | tuple[str, int] | str:
     return redirect(target)
 
 
-def rate_limited_page() -> Response:
-    """The 429 answer to a sign-in attempt over the limit."""
-    form = LoginForm()
-    return Response(_page(form, RATE_LIMITED_MESSAGE), status=429, mimetype="text/html")
+def rate_limited_page(_limit: object = None) -> Response:
+    """The 429 answer to a sign-in attempt over the limit (a Flask-Limiter `on_breach` callback)."""
+    return Response(_page(LoginForm(), RATE_LIMITED_MESSAGE), status=429, mimetype="text/html")
 
 
 def logout() -> Response:
     """End the session (GET or POST) and go back to the sign-in page."""
     user = signed_in_user()
-    if user is not None and current_user.is_authenticated:
+    if user is not None:
         audit.record(current_engine(), "logout", user_id=user.id, target=user.email, ip=client_ip())
     logout_user()
     session.clear()

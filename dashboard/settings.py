@@ -82,7 +82,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = Fals
     database_url = get("DATABASE_URL")
     secret_key = get("SECRET_KEY")
     if secret_key is None and not demo:
-        raise SettingsError("SECRET_KEY is required (set it to a long random string; only `dashboard demo` runs without)")
+        raise SettingsError(
+            "SECRET_KEY is required (set it to a long random string; only `dashboard demo` runs without)"
+        )
     log_level = (get("LOG_LEVEL") or "INFO").upper()
     if log_level not in _LOG_LEVELS:
         raise SettingsError(f"LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))}, got {log_level!r}")

@@ -75,9 +75,8 @@ def aggregate_published(
     n = len(frame)
     if by:
         codes = frame.groupby(by, sort=True, dropna=False).ngroup().to_numpy(dtype=np.int64)
-        n_groups = int(codes.max()) + 1 if n else 0
-        first = np.zeros(n_groups, dtype=np.int64)
-        first[codes[::-1]] = np.arange(n - 1, -1, -1)
+        _, first = np.unique(codes, return_index=True)
+        n_groups = len(first)
         result = frame[by].iloc[first].reset_index(drop=True)
     else:
         codes, n_groups = np.zeros(n, dtype=np.int64), 1

@@ -1,3 +1,4 @@
+import itertools
 from dataclasses import replace
 
 import pytest
@@ -58,7 +59,7 @@ def test_seeded_data_has_a_realistic_shape(seeded_engine, seed_config):
         # A funnel with drop-off at every stage.
         funnel = one("select count(*), count(screened_at), count(interviewed_at), count(offered_at), count(hired_at)"
                      " from recruiting.applications")
-        assert all(a > b > 0 for a, b in zip(funnel, funnel[1:], strict=False))
+        assert all(a > b > 0 for a, b in itertools.pairwise(funnel))
         # Facilities of very different sizes, including tiny ones with small monthly cells.
         sizes = [r[0] for r in conn.execute(
             "select count(*) from recruiting.applications group by facility_id order by 1").fetchall()]
