@@ -23,7 +23,8 @@ def create_token(engine: Engine, user: User, *, actor_id: int | None = None, ip:
     token = PREFIX + secrets.token_urlsafe(32)
     with psycopg_connection(engine) as conn:
         token_id = conn.execute(
-            "insert into app.api_tokens (user_id, token_hash) values (%s, %s) returning id", (user.id, hash_token(token))
+            "insert into app.api_tokens (user_id, token_hash) values (%s, %s) returning id",
+            (user.id, hash_token(token)),
         ).fetchone()[0]
     details = {"change": "create", "token_id": token_id}
     audit.record(engine, "token_change", user_id=actor_id, target=user.email, details=details, ip=ip)

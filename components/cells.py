@@ -110,9 +110,7 @@ def totals(
     return _aggregate(df, by, sums, derived)
 
 
-def _passthrough(
-    df: pd.DataFrame, by: list[str], sums: Sequence[str], derived: dict[str, Derived]
-) -> pd.DataFrame:
+def _passthrough(df: pd.DataFrame, by: list[str], sums: Sequence[str], derived: dict[str, Derived]) -> pd.DataFrame:
     out = df[by].copy()
     for field in sums:
         out[field] = as_float(df, field)
@@ -137,9 +135,7 @@ def _rowwise(df: pd.DataFrame, spec: Derived) -> pd.Series:
     return as_float(df, spec.value)
 
 
-def _aggregate(
-    df: pd.DataFrame, by: list[str], sums: Sequence[str], derived: dict[str, Derived]
-) -> pd.DataFrame:
+def _aggregate(df: pd.DataFrame, by: list[str], sums: Sequence[str], derived: dict[str, Derived]) -> pd.DataFrame:
     inputs = list(dict.fromkeys([*sums, *(f for spec in derived.values() for f in _inputs(spec))]))
     work = df[by].copy()
     for field in inputs:

@@ -76,13 +76,9 @@ def compliance_rate_by_facility(
     )
     gone = suppressed_at(data, "compliance_rate")
     add_placeholders(fig, gone, height=1.0, threshold=threshold, what="Compliance rate", orientation="h")
-    fig.update_yaxes(
-        type="category", categoryorder="array", categoryarray=list(data["label"]), autorange="reversed"
-    )
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=list(data["label"]), autorange="reversed")
     fig.update_xaxes(tickformat=D3_TICK["percent"], range=[0, 1.02], title={"text": "Checks passed"})
-    add_notes(
-        fig, threshold=threshold, suppressed=bool(gone), excluded_cells=int(data["excluded_cells"].sum())
-    )
+    add_notes(fig, threshold=threshold, suppressed=bool(gone), excluded_cells=int(data["excluded_cells"].sum()))
     return fig
 
 
@@ -106,8 +102,7 @@ def violations_by_month(
                 marker={"color": theme.SEVERITY_COLORS[severity]},
                 customdata=suffix,
                 hovertemplate=(
-                    f"<b>%{{x}}</b><br>{name} violations: %{{y:{D3_HOVER['int']}}}"
-                    "%{customdata}<extra></extra>"
+                    f"<b>%{{x}}</b><br>{name} violations: %{{y:{D3_HOVER['int']}}}%{{customdata}}<extra></extra>"
                 ),
             )
         )
@@ -134,9 +129,7 @@ def violations_by_month(
     return fig
 
 
-def avg_score_trend(
-    df: pd.DataFrame, *, threshold: int, title: str = "Average compliance score"
-) -> go.Figure:
+def avg_score_trend(df: pd.DataFrame, *, threshold: int, title: str = "Average compliance score") -> go.Figure:
     """Average check score (0-100) per month, weighted by checks."""
     if df.empty:
         return empty_figure(title)
@@ -164,7 +157,5 @@ def avg_score_trend(
     add_placeholders(fig, gone, height=100.0, threshold=threshold, what="Average score")
     month_axis(fig, month_categories(data["month"]))
     fig.update_yaxes(tickformat=D3_TICK["score"], range=[0, 102], title={"text": "Score (0-100)"})
-    add_notes(
-        fig, threshold=threshold, suppressed=bool(gone), excluded_cells=int(data["excluded_cells"].sum())
-    )
+    add_notes(fig, threshold=threshold, suppressed=bool(gone), excluded_cells=int(data["excluded_cells"].sum()))
     return fig

@@ -120,8 +120,6 @@ def add_placeholders(
     orientation: Literal["v", "h"] = "v",
     offsetgroup: str | None = None,
     showlegend: bool = True,
-    xaxis: str = "x",
-    yaxis: str = "y",
 ) -> None:
     """Hatched grey bars where values were suppressed; their height is a placeholder, never the value."""
     if not positions:
@@ -139,8 +137,6 @@ def add_placeholders(
             legendgroup=SUPPRESSED_TRACE,
             showlegend=showlegend,
             offsetgroup=offsetgroup,
-            xaxis=xaxis,
-            yaxis=yaxis,
             marker={
                 "color": theme.SUPPRESSED_FILL,
                 "line": {"color": theme.SUPPRESSED_LINE, "width": 1},
@@ -215,8 +211,7 @@ def suppressed_at(data: pd.DataFrame, field: str, *, key: str = "label") -> list
 def value_text(data: pd.DataFrame, field: str, formatter: Callable[[Any], str]) -> list[str]:
     """Per row: the formatted value, 'suppressed', or '—' when undefined (for hover text)."""
     return [
-        SUPPRESSED_LABEL if field in s else formatter(v)
-        for v, s in zip(data[field], data["suppressed"], strict=True)
+        SUPPRESSED_LABEL if field in s else formatter(v) for v, s in zip(data[field], data["suppressed"], strict=True)
     ]
 
 
@@ -225,8 +220,7 @@ def facility_labels(data: pd.DataFrame) -> list[str]:
     names = data["facility_name"] if "facility_name" in data.columns else pd.Series(None, index=data.index)
     ids = data["facility_id"] if "facility_id" in data.columns else pd.Series(None, index=data.index)
     return [
-        str(name) if isinstance(name, str) and name else f"Facility {fid}"
-        for name, fid in zip(names, ids, strict=True)
+        str(name) if isinstance(name, str) and name else f"Facility {fid}" for name, fid in zip(names, ids, strict=True)
     ]
 
 

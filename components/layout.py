@@ -60,9 +60,7 @@ def navbar(
             html.Div(
                 [
                     html.Span(user_email, className="navbar-user", id="app-user"),
-                    html.Span(
-                        ROLE_LABELS.get(role, role.title()), className=f"role-badge role-badge--{role}"
-                    ),
+                    html.Span(ROLE_LABELS.get(role, role.title()), className=f"role-badge role-badge--{role}"),
                     # A plain link (not dcc.Link): signing out must reach the server.
                     html.A("Sign out", href=LOGOUT_PATH, className="navbar-signout", id="app-signout"),
                 ],
@@ -83,9 +81,7 @@ def facility_dropdown_options(facility_options: FacilityOptions) -> list[dict[st
             (item["value"], item["label"]) if isinstance(item, Mapping) else (item[0], item[1])
             for item in facility_options
         ]
-    return [
-        {"label": str(name), "value": fid} for fid, name in sorted(pairs, key=lambda p: str(p[1]).lower())
-    ]
+    return [{"label": str(name), "value": fid} for fid, name in sorted(pairs, key=lambda p: str(p[1]).lower())]
 
 
 def month_options(
@@ -99,9 +95,7 @@ def month_options(
     if months is not None:
         keys = {fmt_month(m) for m in months}
     else:
-        anchors = [
-            pd.Period(fmt_month(m), freq="M") for m in (start, end) if m is not None and not is_missing(m)
-        ]
+        anchors = [pd.Period(fmt_month(m), freq="M") for m in (start, end) if m is not None and not is_missing(m)]
         if not anchors:
             return []
         last = max(anchors)
@@ -166,9 +160,7 @@ def filter_bar(
     return html.Div(fields, className="filter-bar", id=f"{page_id}-filters", role="search")
 
 
-def _month_dropdown(
-    component_id: str, options: list[dict[str, str]], value: MonthLike | None
-) -> dcc.Dropdown:
+def _month_dropdown(component_id: str, options: list[dict[str, str]], value: MonthLike | None) -> dcc.Dropdown:
     return dcc.Dropdown(
         id=component_id,
         options=options,
@@ -227,9 +219,7 @@ def chart_card(
     )
     if is_figure:
         config = {**GRAPH_CONFIG, "toImageButtonOptions": {"format": "png", "filename": chart_id, "scale": 2}}
-        content: Any = dcc.Graph(
-            id=chart_id, figure=figure_or_children, config=config, className="chart-graph"
-        )
+        content: Any = dcc.Graph(id=chart_id, figure=figure_or_children, config=config, className="chart-graph")
     else:
         content = figure_or_children
     heading: list[Any] = [] if is_figure else [html.H3(title, className="card-title")]

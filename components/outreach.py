@@ -104,9 +104,7 @@ def rates_by_channel(
         )
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category", title={"text": ""})
-    fig.update_yaxes(
-        tickformat=D3_TICK["percent"], title={"text": "Share of messages sent"}, rangemode="tozero"
-    )
+    fig.update_yaxes(tickformat=D3_TICK["percent"], title={"text": "Share of messages sent"}, rangemode="tozero")
     add_notes(
         fig,
         threshold=threshold,
@@ -152,9 +150,7 @@ def volume_by_channel_month(
     positions, tops, labels = [], [], []
     for label, group in data.groupby("label", sort=True):
         gone = [
-            theme.channel_label(c)
-            for c, s in zip(group["channel"], group["suppressed"], strict=True)
-            if metric in s
+            theme.channel_label(c) for c, s in zip(group["channel"], group["suppressed"], strict=True) if metric in s
         ]
         if gone:
             positions.append(str(label))

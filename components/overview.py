@@ -137,9 +137,7 @@ def _tile(
     if note:
         children.append(html.Div(note, className="kpi-partial"))
     children.append(_spark(tile, trends, threshold))
-    classes = (
-        "kpi-tile" + (" kpi-tile--suppressed" if missing else "") + (" kpi-tile--partial" if note else "")
-    )
+    classes = "kpi-tile" + (" kpi-tile--suppressed" if missing else "") + (" kpi-tile--partial" if note else "")
     return html.Div(children, className=classes, id=f"{page_id}-kpi-{key}", title="\n".join(tips))
 
 
@@ -160,9 +158,7 @@ def change_vs_previous(current: Any, previous: Any, kind: Kind) -> tuple[str, st
     return ARROWS[direction], text, direction
 
 
-def sparkline(
-    trends: pd.DataFrame, field: str, *, threshold: int, derived: Derived | None = None
-) -> go.Figure:
+def sparkline(trends: pd.DataFrame, field: str, *, threshold: int, derived: Derived | None = None) -> go.Figure:
     """A tiny axis-free line of one monthly series; suppressed months are grey hatched columns.
 
     With `derived`, the series is recomputed from its counts when `field` is absent or months repeat.

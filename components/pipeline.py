@@ -148,15 +148,11 @@ def applications_hires_by_month(
     return fig
 
 
-def time_to_fill_by_month(
-    df: pd.DataFrame, *, threshold: int, title: str = "Time to fill by month"
-) -> go.Figure:
+def time_to_fill_by_month(df: pd.DataFrame, *, threshold: int, title: str = "Time to fill by month") -> go.Figure:
     """Average days from application to hire per month (weighted by hires); gaps where undefined."""
     if df.empty:
         return empty_figure(title)
-    data = totals(
-        df, ["month"], sums=["hired"], derived={"time_to_fill_days": Mean("time_to_fill_days", "hired")}
-    )
+    data = totals(df, ["month"], sums=["hired"], derived={"time_to_fill_days": Mean("time_to_fill_days", "hired")})
     data["label"] = data["month"].map(fmt_month)
     categories = month_categories(data["month"])
     suffix = partial_hover(data["partial"], data["excluded_cells"])
@@ -185,7 +181,5 @@ def time_to_fill_by_month(
     )
     month_axis(fig, categories)
     fig.update_yaxes(tickformat=D3_TICK["days"], ticksuffix=" d", title={"text": "Days"}, rangemode="tozero")
-    add_notes(
-        fig, threshold=threshold, suppressed=bool(gone), excluded_cells=int(data["excluded_cells"].sum())
-    )
+    add_notes(fig, threshold=threshold, suppressed=bool(gone), excluded_cells=int(data["excluded_cells"].sum()))
     return fig

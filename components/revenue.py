@@ -54,9 +54,7 @@ def revenue_by_month(df: pd.DataFrame, *, threshold: int, title: str = "Revenue 
     data["label"] = data["month"].map(fmt_month)
     growth = value_text(data, "mom_growth", fmt_signed_percent)
     labels = [
-        ""
-        if np.isnan(rev)
-        else ("growth suppressed" if g == SUPPRESSED_LABEL else ("" if g == MISSING else g))
+        "" if np.isnan(rev) else ("growth suppressed" if g == SUPPRESSED_LABEL else ("" if g == MISSING else g))
         for rev, g in zip(data["revenue"], growth, strict=True)
     ]
     fig = new_figure(title)
@@ -84,9 +82,7 @@ def revenue_by_month(df: pd.DataFrame, *, threshold: int, title: str = "Revenue 
         )
     )
     gone = suppressed_at(data, "revenue")
-    add_placeholders(
-        fig, gone, height=ceiling(data["revenue"], default=1.0), threshold=threshold, what="Revenue"
-    )
+    add_placeholders(fig, gone, height=ceiling(data["revenue"], default=1.0), threshold=threshold, what="Revenue")
     month_axis(fig, month_categories(data["month"]))
     fig.update_yaxes(tickformat=D3_TICK["currency"], title={"text": "Revenue (USD)"}, rangemode="tozero")
     any_gone = bool(gone) or any("mom_growth" in s for s in data["suppressed"])
@@ -119,9 +115,7 @@ def revenue_by_facility(df: pd.DataFrame, *, threshold: int, title: str = "Reven
     if df.empty:
         return empty_figure(title)
     keys = ["facility_id", "facility_name"] if "facility_name" in df.columns else ["facility_id"]
-    data = totals(
-        df, keys, sums=MONEY_SUMS, derived={"revenue_per_placement": Ratio("revenue", "placements")}
-    )
+    data = totals(df, keys, sums=MONEY_SUMS, derived={"revenue_per_placement": Ratio("revenue", "placements")})
     data["label"] = facility_labels(data)
     data["__gone"] = ["revenue" in s for s in data["suppressed"]]
     data = data.sort_values(["__gone", "revenue", "label"], ascending=[True, False, True], na_position="last")
@@ -158,13 +152,9 @@ def revenue_by_facility(df: pd.DataFrame, *, threshold: int, title: str = "Reven
         what="Revenue",
         orientation="h",
     )
-    fig.update_yaxes(
-        type="category", categoryorder="array", categoryarray=list(data["label"]), autorange="reversed"
-    )
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=list(data["label"]), autorange="reversed")
     fig.update_xaxes(tickformat=D3_TICK["currency"], title={"text": "Revenue (USD)"}, rangemode="tozero")
-    add_notes(
-        fig, threshold=threshold, suppressed=bool(gone), excluded_cells=int(data["excluded_cells"].sum())
-    )
+    add_notes(fig, threshold=threshold, suppressed=bool(gone), excluded_cells=int(data["excluded_cells"].sum()))
     return fig
 
 
@@ -212,7 +202,5 @@ def revenue_per_placement(
     )
     month_axis(fig, month_categories(data["month"]))
     fig.update_yaxes(tickformat=D3_TICK["currency"], title={"text": "USD per placement"}, rangemode="tozero")
-    add_notes(
-        fig, threshold=threshold, suppressed=bool(gone), excluded_cells=int(data["excluded_cells"].sum())
-    )
+    add_notes(fig, threshold=threshold, suppressed=bool(gone), excluded_cells=int(data["excluded_cells"].sum()))
     return fig

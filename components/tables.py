@@ -143,9 +143,7 @@ def table_rows(df: pd.DataFrame, columns: Sequence[Column]) -> list[dict[str, An
     """Grid rows: each field's JSON-safe raw value and `<field>__text`, its display or 'suppressed'."""
     records: list[dict[str, Any]] = [{} for _ in range(len(df))]
     for column in columns:
-        values = (
-            df[column.field] if column.field in df.columns else pd.Series(None, index=df.index, dtype=object)
-        )
+        values = df[column.field] if column.field in df.columns else pd.Series(None, index=df.index, dtype=object)
         gone = hidden(df, column.field).to_numpy()
         for i, (value, is_gone) in enumerate(zip(values, gone, strict=True)):
             records[i][column.field] = _raw(value, column.kind)
@@ -189,11 +187,7 @@ def data_table(
     )
     children: list[Any] = [grid]
     if any(record.get(f"{c.field}{TEXT_SUFFIX}") == SUPPRESSED_TEXT for record in rows for c in columns):
-        note = (
-            f'{suppression_note(threshold)}: shown as "suppressed", not 0'
-            if threshold
-            else "some cells suppressed"
-        )
+        note = f'{suppression_note(threshold)}: shown as "suppressed", not 0' if threshold else "some cells suppressed"
         children.append(html.P(note, className="table-note"))
     return html.Div(children, className="table-card")
 

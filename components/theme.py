@@ -9,8 +9,7 @@ TEMPLATE_NAME = "recruit"
 
 # System font stack only: the app runs on closed networks, so no web fonts are fetched.
 FONT_FAMILY = (
-    'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", '
-    '"Liberation Sans", Arial, sans-serif'
+    'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", "Noto Sans", "Liberation Sans", Arial, sans-serif'
 )
 
 # Okabe-Ito palette (distinguishable with the common colour-vision deficiencies).

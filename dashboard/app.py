@@ -8,7 +8,9 @@ from pathlib import Path
 import dash
 from flask import jsonify
 
-from dashboard.extensions import init_analytics
+from dashboard.errors import register_error_handlers
+from dashboard.extensions import init_analytics, init_refresh
+from dashboard.security import init_security
 from dashboard.settings import Settings, load_settings
 from data.engine import get_engine
 
@@ -42,7 +44,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     )
     server.extensions["recruit.settings"] = settings
     server.extensions["recruit.engine"] = get_engine(settings.database_url)
-    init_analytics(server, settings)
+    init_refresh(server, settings, init_analytics(server, settings))
+    init_security(server, settings)
+    register_error_handlers(server)
 
     @server.get("/health")
     def health():

@@ -5,13 +5,20 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
+from auth.errors import UserError
+from auth.tokens import create_token, revoke_tokens
+from auth.users import ROLES, create_user, deactivate_user, list_users, require_user, set_facilities
 from dashboard.settings import SettingsError, load_settings, parse_database_url
+from data.cache import generation_counter
 from data.engine import get_engine
+from data.jobs import RefreshJobs
 from data.migrations import MigrationError, migrate
-from data.refresh import VIEWS, refresh_views
+from data.refresh import VIEWS
 from data.seed import SeedConfig, SeedError, seed
 
 log = logging.getLogger(__name__)
@@ -68,7 +75,7 @@ def seed_command(applications: int, facilities: int, months: int, seed_value: in
             report = seed(engine, config, reset=reset, progress=lambda _step, n: bar.update(n))
     except SeedError as exc:
         raise click.ClickException(str(exc)) from None
-    results = refresh_views(engine, ["all"], trigger="cli")
+    results = RefreshJobs(engine, on_success=_bump_generation).run_now(["all"], trigger="cli")
     click.echo(
         f"seeded {report.facilities} facilities, {report.candidates} candidates, {report.applications} applications,"
         f" {report.compliance_checks} checks, {report.placements} placements, {report.invoices} invoices,"
@@ -80,12 +87,121 @@ def seed_command(applications: int, facilities: int, months: int, seed_value: in
 @click.option("--view", type=click.Choice([*VIEWS, "all"]), default="all", show_default=True)
 def refresh_command(view: str) -> None:
     """Refresh the KPI views CONCURRENTLY and record each run."""
-    results = refresh_views(get_engine(database_url()), [view], trigger="cli")
+    jobs = RefreshJobs(get_engine(database_url()), on_success=_bump_generation)
+    results = jobs.run_now([view], trigger="cli")
     for result in results:
         detail = f"{result.duration_ms} ms" if result.status == "succeeded" else result.error
         click.echo(f"{result.view}: {result.status} ({detail})")
     if any(r.status == "failed" for r in results):
         raise click.ClickException("one or more views failed to refresh; see app.refresh_runs")
+
+
+@main.group("users")
+def users_group() -> None:
+    """Create, list and deactivate users; assign recruiters' facilities."""
+
+
+@users_group.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--facility", "facilities", type=click.IntRange(min=1), multiple=True, help="Repeat for each one.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+def users_create_command(email: str, role: str, facilities: tuple[int, ...], password_stdin: bool) -> None:
+    """Create a user (passwords are never accepted as arguments: they would land in shell history)."""
+    if not password_stdin:
+        raise click.UsageError("--password-stdin is required: pipe the password in on one line")
+    password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    with _refusals():
+        user = create_user(get_engine(database_url()), email, password, role, facilities)
+    click.echo(f"created {user.role} {user.email} (id {user.id})")
+
+
+@users_group.command("list")
+def users_list_command() -> None:
+    """One line per user: email, role, active or inactive, facilities."""
+    for user in list_users(get_engine(database_url())):
+        facilities = ",".join(map(str, user.facility_ids)) or ("-" if user.role == "recruiter" else "all")
+        status = "active" if user.active else "inactive"
+        click.echo(f"{user.email}\t{user.role}\t{status}\tfacilities={facilities}")
+
+
+@users_group.command("deactivate")
+@click.option("--email", required=True)
+def users_deactivate_command(email: str) -> None:
+    """Deactivate a user: their sessions and API tokens stop working at once."""
+    with _refusals():
+        user = deactivate_user(get_engine(database_url()), email)
+    click.echo(f"deactivated {user.email}")
+
+
+@users_group.command("set-facilities")
+@click.option("--email", required=True)
+@click.option("--facility", "facilities", type=click.IntRange(min=1), multiple=True, required=True)
+def users_set_facilities_command(email: str, facilities: tuple[int, ...]) -> None:
+    """Replace a recruiter's facilities."""
+    with _refusals():
+        user = set_facilities(get_engine(database_url()), email, facilities)
+    click.echo(f"{user.email} now sees facilities {','.join(map(str, user.facility_ids))}")
+
+
+@main.group("tokens")
+def tokens_group() -> None:
+    """Create and revoke API tokens (Authorization: Bearer <token>)."""
+
+
+@tokens_group.command("create")
+@click.option("--email", required=True)
+def tokens_create_command(email: str) -> None:
+    """Create a token; it is printed once, alone on the last line, and only its hash is stored."""
+    engine = get_engine(database_url())
+    with _refusals():
+        user = require_user(engine, email)
+        if not user.active:
+            raise UserError(f"{user.email} is deactivated")
+        token = create_token(engine, user)
+    click.echo(f"token for {user.email} (shown once, store it now):", err=True)
+    click.echo(token)
+
+
+@tokens_group.command("revoke")
+@click.option("--email", required=True)
+def tokens_revoke_command(email: str) -> None:
+    """Revoke every token of a user."""
+    engine = get_engine(database_url())
+    with _refusals():
+        revoked = revoke_tokens(engine, require_user(engine, email))
+    click.echo(f"revoked {revoked} token(s)")
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A refused user or token operation exits 1 with its one-line reason."""
+    try:
+        yield
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _bump_generation() -> None:
+    """Tell every web process sharing REDIS_URL that the views changed (no-op without Redis)."""
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        generation_counter(redis_url).bump()
+
+
+@main.command("scheduler")
+def scheduler_command() -> None:
+    """Run the refresh scheduler alone, in the foreground (the Procfile's scheduler: line)."""
+    from dashboard.scheduler import build_scheduler
+
+    try:
+        settings = load_settings(demo=True)
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+    jobs = RefreshJobs(get_engine(settings.database_url or database_url()), on_success=_bump_generation)
+    click.echo(f"scheduler: all views every {settings.analytics_refresh_interval_ms // 1000} s, "
+               f"pipeline every {settings.pipeline_refresh_interval_ms // 1000} s")
+    build_scheduler(jobs, settings, blocking=True).start()
 
 
 @main.command("run")

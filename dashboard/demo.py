@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from auth.demo import ensure_demo_users
 from dashboard.settings import Settings
 from data.engine import get_engine
 from data.migrations import migrate
@@ -21,3 +22,4 @@ def prepare_demo(settings: Settings, *, applications: int = 200_000) -> Iterator
         seed(engine, SeedConfig(applications=applications))
     refresh_views(engine, ["all"], trigger="cli")
     yield "views refreshed"
+    yield from ensure_demo_users(engine)

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 
 from flask import Flask, current_app
+from apscheduler.schedulers.base import BaseScheduler
 from flask_caching import Cache
 
+from dashboard.scheduler import build_scheduler
 from dashboard.settings import Settings
 from data.cache import DatasetCache, generation_counter
 from data.engine import get_engine
+from data.jobs import RefreshJobs
 from data.masking import MaskPolicy
 from data.service import AnalyticsService
 
 log = logging.getLogger(__name__)
 ANALYTICS_KEY = "recruit.analytics"
+JOBS_KEY = "recruit.jobs"
+SCHEDULER_KEY = "recruit.scheduler"
 
 
 def init_analytics(server: Flask, settings: Settings) -> AnalyticsService:
@@ -39,3 +45,24 @@ def init_analytics(server: Flask, settings: Settings) -> AnalyticsService:
 def analytics() -> AnalyticsService:
     """The analytics service of the running app (inside a request or app context)."""
     return current_app.extensions[ANALYTICS_KEY]
+
+
+def init_refresh(server: Flask, settings: Settings, service: AnalyticsService) -> RefreshJobs:
+    """Refresh jobs for the button and the API, and the in-process scheduler when SCHEDULER_ENABLED."""
+    jobs = RefreshJobs(service.engine, on_success=service.cache.generation.bump)
+    server.extensions[JOBS_KEY] = jobs
+    server.extensions[SCHEDULER_KEY] = None
+    if settings.scheduler_enabled:
+        scheduler = build_scheduler(jobs, settings)
+        scheduler.start()
+        server.extensions[SCHEDULER_KEY] = scheduler
+        atexit.register(lambda: scheduler.shutdown(wait=False))
+    return jobs
+
+
+def refresh_jobs() -> RefreshJobs:
+    return current_app.extensions[JOBS_KEY]
+
+
+def scheduler() -> BaseScheduler | None:
+    return current_app.extensions.get(SCHEDULER_KEY)

@@ -68,9 +68,7 @@ def mask(df: pd.DataFrame, spec: DatasetSpec, policy: MaskPolicy) -> MaskResult:
     return MaskResult(frame=frame, suppressed_cells=int(sum(int(h.sum()) for h in hidden.values())))
 
 
-def redact_pii(
-    df: pd.DataFrame, spec_or_columns: DatasetSpec | Iterable[str], *, allowed: bool
-) -> pd.DataFrame:
+def redact_pii(df: pd.DataFrame, spec_or_columns: DatasetSpec | Iterable[str], *, allowed: bool) -> pd.DataFrame:
     """Return a copy of `df` with every PII value (null or not) replaced by "[redacted]" unless `allowed`.
 
     Nulls are redacted too, so a redacted frame does not tell whether a person has, say, a phone number.
@@ -136,9 +134,7 @@ def _count_values(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series).to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _complementary(
-    groups: tuple[Group, ...], values: dict[str, np.ndarray], hidden: dict[str, np.ndarray]
-) -> None:
+def _complementary(groups: tuple[Group, ...], values: dict[str, np.ndarray], hidden: dict[str, np.ndarray]) -> None:
     """DESIGN §6 rule 3, in place: passes over the groups until none has exactly one hidden member.
 
     Rows are independent, so each group step is vectorised over the rows that need a fix; the order of groups
@@ -168,11 +164,9 @@ def _complementary(
             changed = True
 
 
-def _derived_hidden(
-    col: Column, counts: dict[str, np.ndarray], hidden: dict[str, np.ndarray], k: int
-) -> np.ndarray:
+def _derived_hidden(col: Column, counts: dict[str, np.ndarray], hidden: dict[str, np.ndarray], k: int) -> np.ndarray:
     """DESIGN §6 rule 2 for a rate, an average or money."""
-    out = np.zeros(len(next(iter(hidden.values()))), dtype=bool)
+    out = np.zeros_like(hidden[col.name])
     for name in col.inputs:
         out |= hidden[name]
     if col.denominator is not None:
@@ -219,9 +213,7 @@ def _masked_frame(df: pd.DataFrame, spec: DatasetSpec, hidden: dict[str, np.ndar
     return out
 
 
-def _suppressed_lists(
-    columns: tuple[str, ...], hidden: dict[str, np.ndarray], n: int, index: pd.Index
-) -> pd.Series:
+def _suppressed_lists(columns: tuple[str, ...], hidden: dict[str, np.ndarray], n: int, index: pd.Index) -> pd.Series:
     """Each row's hidden field names in spec order (one name tuple per distinct hiding pattern, for speed)."""
     code = np.zeros(n, dtype=np.int64)
     for bit, name in enumerate(columns):

@@ -53,12 +53,17 @@ def refresh_views(
     statement_timeout_ms: int | None = None,
     parallel: bool = True,
     on_view_done: Callable[[RefreshResult], None] | None = None,
+    run_ids: dict[str, int] | None = None,
 ) -> list[RefreshResult]:
-    """Refresh each view and record it in app.refresh_runs; a failure leaves the previous data readable."""
+    """Refresh each view and record it in app.refresh_runs; a failure leaves the previous data readable.
+
+    `run_ids` are rows already queued for these views (data/jobs.py queues before returning to the caller).
+    """
     if trigger not in TRIGGERS:
         raise RefreshError(f"unknown trigger {trigger!r}")
     selected = resolve_views(views)
-    run_ids = {view: _record_queued(engine, view, trigger, user_id, job_id) for view in selected}
+    if run_ids is None:
+        run_ids = {view: record_queued(engine, view, trigger, user_id, job_id) for view in selected}
 
     def work(view: str) -> RefreshResult:
         result = _refresh_one(engine, view, run_ids[view], statement_timeout_ms)
@@ -73,11 +78,11 @@ def refresh_views(
     return [work(view) for view in selected]
 
 
-def _record_queued(engine: Engine, view: str, trigger: str, user_id: int | None, job_id: str | None) -> int:
+def record_queued(engine: Engine, view: str, trigger: str, user_id: int | None, job_id: str | None) -> int:
     with psycopg_connection(engine, autocommit=True) as conn:
         row = conn.execute(
-            "insert into app.refresh_runs (job_id, view, trigger, status, user_id)"
-            " values (%s, %s, %s, 'queued', %s) returning id",
+            "insert into app.refresh_runs (job_id, view, trigger, status, user_id, started_at)"
+            " values (%s, %s, %s, 'queued', %s, now()) returning id",
             (job_id, view, trigger, user_id),
         ).fetchone()
     return int(row[0])

@@ -170,9 +170,7 @@ class _Aggregator:
     def excluded(self, names: list[str]) -> np.ndarray:
         out = np.zeros(self.n_groups, dtype=np.int64)
         for name in names:
-            out += np.bincount(self.codes, weights=self.hidden[name], minlength=self.n_groups).astype(
-                np.int64
-            )
+            out += np.bincount(self.codes, weights=self.hidden[name], minlength=self.n_groups).astype(np.int64)
         return out
 
     def figure(self, col: Column, *, growth: bool) -> pd.Series:
@@ -214,9 +212,7 @@ class _Aggregator:
             sums = np.bincount(self.codes[rows], weights=self._values(name)[rows], minlength=self.n_groups)
             return pd.Series(pd.array(np.rint(sums).astype(np.int64), dtype="Int64")).mask(~has)
         totals: list[Any] = [Decimal(0)] * self.n_groups
-        for code, value in zip(
-            self.codes[rows].tolist(), self.frame[name].to_numpy()[rows].tolist(), strict=True
-        ):
+        for code, value in zip(self.codes[rows].tolist(), self.frame[name].to_numpy()[rows].tolist(), strict=True):
             totals[code] += value
         return pd.Series([t if h else None for t, h in zip(totals, has, strict=True)], dtype=object)
 

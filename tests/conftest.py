@@ -119,3 +119,84 @@ def redis_url() -> str:
 def chromium_available() -> None:
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
         require_service("Chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+
+
+def _redis_if_reachable() -> str | None:
+    import redis
+
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.RedisError:
+        if IN_CI:
+            pytest.fail(f"Redis is not reachable at {url} (required under CI)")
+        return None
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(seeded_url: str):
+    """The session's one Dash app (STYLE.md §2: callbacks bind to the first app), on the seeded database."""
+    from dashboard.app import create_app
+    from dashboard.settings import Settings
+
+    settings = Settings(
+        database_url=seeded_url,
+        redis_url=_redis_if_reachable(),
+        secret_key="test-secret-key-not-for-production",
+        session_cookie_secure=False,
+        scheduler_enabled=False,
+        demo=False,
+    )
+    dash_app = create_app(settings)
+    dash_app.server.config.update(TESTING=True)
+    return dash_app
+
+
+@pytest.fixture
+def client(app):
+    """A test client with its own client address, so per-IP sign-in limits never carry over between tests."""
+    test_client = app.server.test_client()
+    octets = uuid.uuid4().bytes[:3]
+    test_client.environ_base["REMOTE_ADDR"] = "10." + ".".join(str(b) for b in octets)
+    return test_client
+
+
+class AuthActions:
+    """flaskr-style helper: `auth.login(email, password)` through the real form (CSRF token included)."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def csrf_token(self) -> str:
+        import re
+
+        page = self._client.get("/login").get_data(as_text=True)
+        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+    def login(self, email: str, password: str, next_url: str | None = None):
+        path = "/login" if next_url is None else f"/login?next={next_url}"
+        data = {"email": email, "password": password, "csrf_token": self.csrf_token()}
+        return self._client.post(path, data=data)
+
+    def logout(self):
+        return self._client.get("/logout")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def make_user(app) -> Callable[..., tuple[object, str]]:
+    """Factory: `make_user("recruiter", facilities=(1, 2))` -> (User, password), a fresh unique email each call."""
+    from auth.users import create_user
+
+    engine = app.server.extensions["recruit.engine"]
+
+    def factory(role: str, facilities: tuple[int, ...] = (), password: str = "correct horse battery") -> tuple:
+        email = f"{role}-{uuid.uuid4().hex[:10]}@test.example"
+        return create_user(engine, email, password, role, facilities), password
+
+    return factory

@@ -76,7 +76,14 @@ def compliance_df() -> pd.DataFrame:
         }
     )
     return _counts(
-        df, "checks", "passed", "failed", "violations_low", "violations_medium", "violations_high", "violations_critical"
+        df,
+        "checks",
+        "passed",
+        "failed",
+        "violations_low",
+        "violations_medium",
+        "violations_high",
+        "violations_critical",
     )
 
 

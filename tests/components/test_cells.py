@@ -65,3 +65,23 @@ def test_totals_of_a_pre_aggregated_frame_use_its_excluded_cells():
 
 def test_totals_of_an_empty_frame():
     assert totals(pd.DataFrame(columns=["month", "hired"]), ["month"], sums=["hired"]).empty
+
+
+def test_suppressed_lists_may_be_tuples():
+    df = pd.DataFrame({"hired": pd.array([None], dtype="Int64"), "suppressed": [("applications", "hired")]})
+    assert hidden(df, "hired").tolist() == [True]
+
+
+def test_frames_totalled_by_the_data_layer_have_no_suppressed_list():
+    # data.totals.aggregate_published returns partial / excluded_cells and no `suppressed` column
+    df = pd.DataFrame(
+        {
+            "month": pd.to_datetime(["2026-01-01", "2026-02-01"]),
+            "hired": pd.array([None, 7], dtype="Int64"),
+            "partial": [True, False],
+            "excluded_cells": [3, 0],
+        }
+    )
+    out = totals(df, ["month"], sums=["hired"])
+    assert out["suppressed"].tolist() == [["hired"], []]
+    assert out["excluded_cells"].tolist() == [3, 0]

@@ -5,7 +5,9 @@ from components import compliance, theme
 from components.figures import is_empty
 
 
-def test_compliance_rate_by_facility_sorted_with_suppressed_last(compliance_df, threshold, trace, placeholders, subtitle):
+def test_compliance_rate_by_facility_sorted_with_suppressed_last(
+    compliance_df, threshold, trace, placeholders, subtitle
+):
     fig = compliance.compliance_rate_by_facility(compliance_df, threshold=threshold)
     bars = trace(fig, "Compliance rate")
     assert list(bars.y) == ["South", "North", "East"]  # lowest rate first, suppressed last

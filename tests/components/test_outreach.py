@@ -39,8 +39,9 @@ def test_volume_without_suppression_has_no_marks(outreach_df, threshold, subtitl
 
 
 def test_response_heatmap_leaves_suppressed_cells_uncoloured(outreach_df, threshold, trace, subtitle):
-    south = outreach_df.iloc[[0]].assign(facility_id=2, facility_name="South", responded=pd.array([0], dtype="Int64"),
-                                         response_rate=[0.0])
+    south = outreach_df.iloc[[0]].assign(
+        facility_id=2, facility_name="South", responded=pd.array([0], dtype="Int64"), response_rate=[0.0]
+    )
     fig = outreach.response_heatmap(pd.concat([outreach_df, south]), threshold=threshold)
     heat = trace(fig, "Response rate")
     assert list(heat.x) == ["Email", "SMS", "Phone"]

@@ -5,13 +5,32 @@ from components import overview
 from components.figures import suppressed_traces
 
 CURRENT = {
-    "applications": 1200, "hired": 90, "hire_rate": 0.075, "time_to_fill_days": 20.0, "checks": 400,
-    "passed": 380, "compliance_rate": 0.95, "revenue": None, "placements": None, "sent": 1000,
-    "responded": 300, "response_rate": 0.3, "outreach_conversion_rate": 0.1, "partial": True, "excluded_cells": 4,
+    "applications": 1200,
+    "hired": 90,
+    "hire_rate": 0.075,
+    "time_to_fill_days": 20.0,
+    "checks": 400,
+    "passed": 380,
+    "compliance_rate": 0.95,
+    "revenue": None,
+    "placements": None,
+    "sent": 1000,
+    "responded": 300,
+    "response_rate": 0.3,
+    "outreach_conversion_rate": 0.1,
+    "partial": True,
+    "excluded_cells": 4,
 }
 PREVIOUS = {
-    "applications": 1000, "hired": 90, "hire_rate": 0.09, "time_to_fill_days": 25.0, "compliance_rate": 0.95,
-    "revenue": 5000, "response_rate": None, "partial": False, "excluded_cells": 0,
+    "applications": 1000,
+    "hired": 90,
+    "hire_rate": 0.09,
+    "time_to_fill_days": 25.0,
+    "compliance_rate": 0.95,
+    "revenue": 5000,
+    "response_rate": None,
+    "partial": False,
+    "excluded_cells": 0,
 }
 
 

@@ -76,7 +76,9 @@ def test_time_to_fill_by_month_marks_suppressed_months(pipeline_df, threshold, t
 
 def test_totals_across_facilities_leave_hidden_cells_out_and_say_so(pipeline_df, threshold, trace, subtitle):
     south = pipeline_df.assign(
-        facility_id=2, facility_name="South", hired=pd.array([None, 9, 5], dtype="Int64"),
+        facility_id=2,
+        facility_name="South",
+        hired=pd.array([None, 9, 5], dtype="Int64"),
         suppressed=[["hired"], [], []],
     )
     fig = pipeline.applications_hires_by_month(pd.concat([pipeline_df, south]), threshold=threshold)

@@ -34,8 +34,16 @@ def test_revenue_growth_is_recomputed_only_between_complete_totals(revenue_df, t
         placements=pd.array([5, 5, 5], dtype="Int64"),
         suppressed=[[], [], []],
     )
-    both = pd.concat([revenue_df.assign(revenue=[Decimal("100000"), Decimal("100000"), Decimal("150000")],
-                                        placements=pd.array([5, 5, 5], dtype="Int64"), suppressed=[[]] * 3), south])
+    both = pd.concat(
+        [
+            revenue_df.assign(
+                revenue=[Decimal("100000"), Decimal("100000"), Decimal("150000")],
+                placements=pd.array([5, 5, 5], dtype="Int64"),
+                suppressed=[[]] * 3,
+            ),
+            south,
+        ]
+    )
     bars = trace(revenue.revenue_by_month(both, threshold=threshold), "Revenue")
     assert list(bars.y) == [180000.0, 150000.0, 200000.0]
     assert bars.text[1] == "-16.7%"
@@ -43,9 +51,13 @@ def test_revenue_growth_is_recomputed_only_between_complete_totals(revenue_df, t
 
 
 def test_revenue_by_facility_sorted_descending(revenue_df, threshold, trace, placeholders):
-    south = revenue_df.assign(facility_id=2, facility_name="South", suppressed=[[]] * 3,
-                              revenue=[Decimal("1000"), Decimal("2000"), Decimal("3000")],
-                              placements=pd.array([1, 2, 3], dtype="Int64"))
+    south = revenue_df.assign(
+        facility_id=2,
+        facility_name="South",
+        suppressed=[[]] * 3,
+        revenue=[Decimal("1000"), Decimal("2000"), Decimal("3000")],
+        placements=pd.array([1, 2, 3], dtype="Int64"),
+    )
     west = revenue_df.iloc[[1]].assign(facility_id=3, facility_name="West")
     fig = revenue.revenue_by_facility(pd.concat([revenue_df, south, west]), threshold=threshold)
     bars = trace(fig, "Revenue")

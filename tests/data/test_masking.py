@@ -258,9 +258,7 @@ def test_threshold_is_the_policy_threshold() -> None:
 
 
 def test_pipeline_hidden_hire_takes_the_smallest_published_member_with_it() -> None:
-    row = one(
-        PIPELINE, pipeline_row(hired=3, rejected=7, pending=10, screened=20, interviewed=10, offered=10)
-    )
+    row = one(PIPELINE, pipeline_row(hired=3, rejected=7, pending=10, screened=20, interviewed=10, offered=10))
     assert row[SUPPRESSED] == ["hired", "rejected", "conversion_rate", "time_to_fill_days"]
     assert row["applications"] == 20 and row["pending"] == 10
     assert math.isnan(row["conversion_rate"]) and math.isnan(row["time_to_fill_days"])
@@ -323,9 +321,7 @@ def test_repeated_passes_until_no_group_has_exactly_one() -> None:
         ),
         groups=(Group("a", ("b", "c")), Group("x", ("c", "d"))),
     )
-    df = pd.DataFrame(
-        {"facility_id": [1], "month": [MONTHS[0]], "a": [20], "b": [10], "c": [10], "x": [13], "d": [3]}
-    )
+    df = pd.DataFrame({"facility_id": [1], "month": [MONTHS[0]], "a": [20], "b": [10], "c": [10], "x": [13], "d": [3]})
     result = mask(df, spec, K5)
     assert result.frame.loc[0, SUPPRESSED] == ["b", "c", "d"]
     assert result.suppressed_cells == 3
@@ -335,9 +331,7 @@ def test_repeated_passes_until_no_group_has_exactly_one() -> None:
 
 
 def test_undefined_null_is_not_a_suppression() -> None:
-    row = one(
-        PIPELINE, pipeline_row(hired=0, rejected=10, pending=10, screened=20, interviewed=10, offered=10)
-    )
+    row = one(PIPELINE, pipeline_row(hired=0, rejected=10, pending=10, screened=20, interviewed=10, offered=10))
     assert math.isnan(row["time_to_fill_days"])
     assert row[SUPPRESSED] == []
 
@@ -446,9 +440,7 @@ def test_output_shape_dtypes_and_purity() -> None:
     assert out["revenue"].dtype == object and out["mom_growth"].dtype == "float64"
     assert out.loc[10, "placements"] is pd.NA and out.loc[10, "revenue"] is None
     assert out.loc[20, "revenue"] == Decimal("2000.00") and isinstance(out.loc[20, "avg_invoice"], Decimal)
-    assert (
-        result.suppressed_cells == 6 + 1
-    )  # invoices, placements, 3 money, mom_growth in row 1; growth in row 2
+    assert result.suppressed_cells == 6 + 1  # invoices, placements, 3 money, mom_growth in row 1; growth in row 2
     assert isinstance(result, MaskResult)
 
 
@@ -542,9 +534,7 @@ def pipeline_rows(draw: st.DrawFn) -> dict[str, Any]:
         pending = 1
     offered = hired + draw(counts_small)
     interviewed = offered + draw(counts_small)
-    row = pipeline_row(
-        hired=hired, rejected=rejected, pending=pending, offered=offered, interviewed=interviewed
-    )
+    row = pipeline_row(hired=hired, rejected=rejected, pending=pending, offered=offered, interviewed=interviewed)
     row["screened"] = interviewed + draw(counts_small)
     row["time_to_fill_days"] = draw(st.floats(0.5, 120)) if hired else math.nan
     return row
@@ -642,9 +632,7 @@ def reference_suppressed(df: pd.DataFrame, spec: DatasetSpec, k: int) -> list[li
             index = {tuple(r[g] for g in spec.grain): i for i, r in enumerate(records)}
             this = [any(i in h for i in col.inputs) for h in hidden]
             for i, r in enumerate(records):
-                prev_key = tuple(
-                    r[g] - pd.DateOffset(months=1) if g == spec.period else r[g] for g in spec.grain
-                )
+                prev_key = tuple(r[g] - pd.DateOffset(months=1) if g == spec.period else r[g] for g in spec.grain)
                 j = index.get(prev_key)
                 if this[i] or (j is not None and this[j]):
                     hidden[i].add(col.name)

@@ -25,9 +25,7 @@ PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 # --- Frame builders: consistent rows with the data layer's dtypes
 
 
-def pipeline_row(
-    f: int, m: int, hired: int, rejected: int, pending: int, ttf: float = 20.0
-) -> dict[str, Any]:
+def pipeline_row(f: int, m: int, hired: int, rejected: int, pending: int, ttf: float = 20.0) -> dict[str, Any]:
     applications = hired + rejected + pending
     return {
         "facility_id": f,
@@ -44,9 +42,7 @@ def pipeline_row(
     }
 
 
-def compliance_row(
-    f: int, m: int, passed: int, levels: tuple[int, int, int, int], score: float = 90.0
-) -> dict:
+def compliance_row(f: int, m: int, passed: int, levels: tuple[int, int, int, int], score: float = 90.0) -> dict:
     failed = sum(levels)
     checks = passed + failed
     return {
@@ -191,9 +187,7 @@ def test_aggregate_by_facility_and_over_everything() -> None:
 def test_aggregate_group_with_nothing_published_is_null() -> None:
     df = masked(PIPELINE, [pipeline_row(1, 0, hired=1, rejected=1, pending=1)])
     out = aggregate_published(df, ["month"], PIPELINE).iloc[0]
-    assert (
-        out["hired"] is pd.NA and math.isnan(out["conversion_rate"]) and math.isnan(out["time_to_fill_days"])
-    )
+    assert out["hired"] is pd.NA and math.isnan(out["conversion_rate"]) and math.isnan(out["time_to_fill_days"])
     assert out[EXCLUDED_CELLS] == 8  # all seven counts and time_to_fill_days; rates are read from the counts
 
 
@@ -264,9 +258,7 @@ def test_kpi_totals_example() -> None:
             REVENUE,
             K5,
         ),  # a MaskResult is accepted as well as its frame
-        "outreach": masked(
-            OUTREACH, [outreach_row(1, 0, "email", 40, 12, 3), outreach_row(1, 0, "sms", 10, 0, 0)]
-        ),
+        "outreach": masked(OUTREACH, [outreach_row(1, 0, "email", 40, 12, 3), outreach_row(1, 0, "sms", 10, 0, 0)]),
     }
     assert kpi_totals(frames) == {
         "applications": 82,
@@ -387,9 +379,7 @@ def reference_aggregate(df: pd.DataFrame, by: list[str], spec: DatasetSpec) -> l
                 for i in rows:
                     r = records[i]
                     j = index.get(
-                        tuple(
-                            r[g] - pd.DateOffset(months=1) if g == spec.period else r[g] for g in spec.grain
-                        )
+                        tuple(r[g] - pd.DateOffset(months=1) if g == spec.period else r[g] for g in spec.grain)
                     )
                     if j is not None and published(i, source) and published(j, source):
                         cur += r[source]
@@ -463,9 +453,7 @@ def test_property_totals_never_read_hidden_values(data: st.DataObject, name: str
         else:
             leaked[c] = leaked[c].fillna(0.123)
     for by in ([], ["month"], ["facility_id"]):
-        pd.testing.assert_frame_equal(
-            aggregate_published(leaked, by, spec), aggregate_published(df, by, spec)
-        )
+        pd.testing.assert_frame_equal(aggregate_published(leaked, by, spec), aggregate_published(df, by, spec))
 
 
 @PROPERTY

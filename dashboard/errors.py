@@ -1,0 +1,50 @@
+"""Every refusal becomes `{"error": message}` with its status, in this one place (DESIGN.md §7)."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, render_template_string
+from werkzeug.exceptions import HTTPException
+
+from auth.errors import AuthError
+from dashboard.security import is_page_request
+from data.filters import FilterError
+
+_MESSAGES = {
+    400: "bad request",
+    401: "authentication required",
+    403: "not allowed",
+    404: "not found",
+    405: "method not allowed",
+    429: "too many requests; try again later",
+}
+_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
+<link rel="stylesheet" href="/assets/style.css"></head>
+<body><main class="page error-page"><h1>{{ title }}</h1><p>{{ message }}</p><p><a href="/">Back to the overview</a>
+</p></main></body></html>"""
+
+
+def register_error_handlers(server: Flask) -> None:
+    server.register_error_handler(AuthError, _auth_error)
+    server.register_error_handler(FilterError, lambda exc: error_response(str(exc), 400))
+    for code in _MESSAGES:
+        server.register_error_handler(code, _http_error)
+
+
+def error_response(message: str, status: int) -> tuple[Response, int]:
+    """JSON for machines; a short HTML page when a person navigated to a page URL."""
+    if is_page_request() and status in (403, 404):
+        return Response(render_template_string(_HTML, title=_MESSAGES[status].capitalize(), message=message),
+                        mimetype="text/html"), status
+    return jsonify(error=message), status
+
+
+def _auth_error(exc: AuthError) -> tuple[Response, int]:
+    return error_response(str(exc), exc.status)
+
+
+def _http_error(exc: HTTPException) -> Response | tuple[Response, int]:
+    if exc.response is not None:  # e.g. the sign-in page's own 429
+        return exc.response
+    code = exc.code or 500
+    custom = exc.description if exc.description != type(exc).description else None
+    return error_response(custom or _MESSAGES.get(code, exc.name), code)

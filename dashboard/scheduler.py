@@ -1,0 +1,55 @@
+"""APScheduler jobs: a full refresh every ANALYTICS_REFRESH_INTERVAL, the pipeline every PIPELINE_REFRESH_INTERVAL.
+
+Any number of processes may run this: each view refresh takes a PostgreSQL advisory lock, and a process that cannot
+get it records a skip, so each scheduled refresh happens once. Runs coalesce (a backlog becomes one run) and a run
+that starts late within the grace time still runs; a failed run is simply retried at the next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from dashboard.settings import Settings
+from data.jobs import RefreshJobs
+
+log = logging.getLogger(__name__)
+FULL_JOB_ID = "refresh-all"
+PIPELINE_JOB_ID = "refresh-pipeline"
+
+
+def build_scheduler(jobs: RefreshJobs, settings: Settings, *, blocking: bool = False) -> BaseScheduler:
+    scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(
+        timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
+    )
+    scheduler.add_job(
+        _run, "interval", id=FULL_JOB_ID, name="refresh all views", args=[jobs, ["all"]],
+        seconds=settings.analytics_refresh_interval_ms / 1000,
+    )
+    scheduler.add_job(
+        _run, "interval", id=PIPELINE_JOB_ID, name="refresh pipeline", args=[jobs, ["pipeline"]],
+        seconds=settings.pipeline_refresh_interval_ms / 1000,
+    )
+    return scheduler
+
+
+def _run(jobs: RefreshJobs, views: list[str]) -> None:
+    try:
+        for result in jobs.run_now(views, trigger="schedule"):
+            log.info("scheduled refresh of %s: %s (%s)", result.view, result.status,
+                     result.error or f"{result.duration_ms} ms")
+    except Exception:
+        log.exception("scheduled refresh of %s failed; it runs again at the next interval", ", ".join(views))
+
+
+def scheduled_jobs(scheduler: BaseScheduler | None) -> list[dict]:
+    """id and next run time (ISO 8601 UTC) of each scheduled job, for /queue/stats and the admin page."""
+    if scheduler is None:
+        return []
+    return [
+        {"id": job.id, "next_run_time": job.next_run_time.isoformat() if job.next_run_time else None}
+        for job in scheduler.get_jobs()
+    ]

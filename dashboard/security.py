@@ -1,0 +1,167 @@
+"""Who may reach what: sign-in (Flask-Login), login rate limits, the request guard and security headers.
+
+The guard runs before anything else on every request, including Dash's own routes and URLs no route matches, so
+protection never depends on a page or callback remembering to check.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from flask import Flask, Response, redirect, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+
+from auth import views
+from auth.context import current_engine, signed_in_user
+from auth.errors import AuthenticationRequired
+from auth.permissions import raise_for_access, required_permission
+from auth.tokens import user_for_token
+from auth.users import User, get_user
+from dashboard.settings import Settings
+
+OPEN_PATHS = frozenset({"/login", "/logout", "/health", "/favicon.ico", "/_favicon.ico"})
+# Static files and Dash's component bundles: public library code, no data.
+OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/")
+# Machine endpoints answer an anonymous caller 401 JSON; anything else fetched with GET is a page.
+MACHINE_PREFIXES = ("/_", "/api/", "/export/")
+MACHINE_PATHS = frozenset({"/api", "/export"})
+
+# Only failed sign-ins count: the sixth rapid failure for one email, or the 21st from one address, gets 429.
+LOGIN_LIMIT_PER_EMAIL = "5 per minute"
+LOGIN_LIMIT_PER_IP = "20 per minute;200 per hour"
+LIMITER_KEY_PREFIX = "recruit-login"
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        # Dash's renderer bootstraps from inline scripts and plotly.js compiles some code at run time.
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def init_security(server: Flask, settings: Settings) -> Limiter:
+    """Bind sign-in, the login views, the rate limiter, the guard and the headers to `server`."""
+    server.config.update(
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_idle_minutes),
+        SESSION_REFRESH_EACH_REQUEST=True,  # idle expiry: every request pushes the deadline back
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
+    )
+    login_manager = LoginManager()
+    login_manager.user_loader(_load_session_user)
+    login_manager.request_loader(_load_token_user)
+    login_manager.init_app(server)
+
+    limiter = Limiter(
+        get_remote_address,
+        storage_uri=settings.redis_url or "memory://",
+        key_prefix=LIMITER_KEY_PREFIX,
+        in_memory_fallback_enabled=settings.redis_url is not None,
+    )
+    limiter.init_app(server)
+    login_view = views.login
+    for limit, key_func in ((LOGIN_LIMIT_PER_IP, get_remote_address), (LOGIN_LIMIT_PER_EMAIL, _email_key)):
+        login_view = limiter.limit(
+            limit,
+            key_func=key_func,
+            methods=["POST"],
+            deduct_when=lambda response: response.status_code == 401,
+            on_breach=views.rate_limited_page,
+        )(login_view)
+    server.add_url_rule("/login", "login", login_view, methods=["GET", "POST"])
+    server.add_url_rule("/logout", "logout", views.logout, methods=["GET", "POST"])
+
+    # First in line, ahead of Dash's own setup hooks: an anonymous request does no work at all.
+    server.before_request_funcs.setdefault(None, []).insert(0, guard)
+    server.after_request(add_security_headers)
+    server.extensions["recruit.limiter"] = limiter
+    return limiter
+
+
+def is_open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+
+def is_machine_path(path: str) -> bool:
+    return path in MACHINE_PATHS or path.startswith(MACHINE_PREFIXES)
+
+
+def is_page_request() -> bool:
+    """A browser navigation: GET/HEAD of a page URL without an API credential."""
+    return (
+        request.method in ("GET", "HEAD")
+        and not is_machine_path(request.path)
+        and "Authorization" not in request.headers
+    )
+
+
+def guard() -> Response | None:
+    """Send anonymous page loads to /login, refuse anonymous everything else (401), check page permissions."""
+    path = request.path
+    if is_open(path):
+        return None
+    user = signed_in_user()
+    if user is None:
+        if is_page_request():
+            target = request.full_path if request.query_string else path
+            return redirect("/login?" + urlencode({"next": target}))
+        raise AuthenticationRequired()
+    permission = required_permission(path)
+    if permission is not None:
+        raise_for_access(user, permission)
+    return None
+
+
+def add_security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if "Cache-Control" not in response.headers and not is_open(request.path):
+        response.headers["Cache-Control"] = "no-store"  # pages and data may hold PII: keep them out of caches
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _load_session_user(user_id: str) -> User | None:
+    """Read from the database on every request, so a deactivation takes effect at once."""
+    if "Authorization" in request.headers:
+        return None  # an API credential, when sent, is the only one considered
+    try:
+        user = get_user(current_engine(), int(user_id))
+    except ValueError:
+        return None
+    return user if user is not None and user.active else None
+
+
+def _load_token_user(_request: object) -> User | None:
+    token = bearer_token()
+    return user_for_token(current_engine(), token) if token else None
+
+
+def _email_key() -> str:
+    # Never empty: Flask-Limiter skips (and logs an error for) a limit whose key is empty.
+    return (request.form.get("email") or "").strip().lower()[:254] or "-"
