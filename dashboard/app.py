@@ -8,6 +8,7 @@ from pathlib import Path
 import dash
 from flask import jsonify
 
+from dashboard.api import api
 from dashboard.errors import register_error_handlers
 from dashboard.extensions import init_analytics, init_refresh
 from dashboard.security import init_security
@@ -42,11 +43,13 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
     )
+    server.json.sort_keys = False  # JSON fields keep the documented order (CSV headers follow it too)
     server.extensions["recruit.settings"] = settings
     server.extensions["recruit.engine"] = get_engine(settings.database_url)
     init_refresh(server, settings, init_analytics(server, settings))
     init_security(server, settings)
     register_error_handlers(server)
+    server.register_blueprint(api)
 
     @server.get("/health")
     def health():
@@ -60,6 +63,10 @@ def _register_pages(app: dash.Dash) -> None:
     """Import page modules explicitly (STYLE.md §2) and lay out the shell around the page container."""
     from dash import html
 
-    import pages.overview  # noqa: F401 - registers the page
+    import pages.compliance
+    import pages.outreach
+    import pages.overview
+    import pages.pipeline
+    import pages.revenue  # noqa: F401
 
     app.layout = html.Div([dash.page_container], className="app-shell")

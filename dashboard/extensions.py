@@ -5,8 +5,8 @@ from __future__ import annotations
 import atexit
 import logging
 
-from flask import Flask, current_app
 from apscheduler.schedulers.base import BaseScheduler
+from flask import Flask, current_app
 from flask_caching import Cache
 
 from dashboard.scheduler import build_scheduler

@@ -110,3 +110,22 @@ def facilities(engine: Engine) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows, columns=["id", "name", "region", "state", "kind"])
     frame["id"] = frame["id"].astype("int64")
     return frame
+
+
+VIOLATION_COLUMNS = (
+    "facility_id", "facility_name", "month", "check_type", "severity", "checked_at", "expires_at",
+    "first_name", "last_name", "email", "phone",
+)
+
+
+def violations(engine: Engine, filt: DataFilter, *, limit: int = 5000) -> pd.DataFrame:
+    """Failed checks with candidate PII, newest first, for an explicit facility list (the view_pii drill-down)."""
+    if filt.facility_ids is None:
+        raise ValueError("violations need an explicit facility list (the caller's resolved scope)")
+    params = {"facility_ids": list(filt.facility_ids), "start": filt.start, "end": filt.end, "limit": limit}
+    with psycopg_connection(engine) as conn, conn.cursor() as cur:
+        cur.execute(read_sql("queries/violations.sql"), params)
+        rows = cur.fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=list(VIOLATION_COLUMNS))
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame

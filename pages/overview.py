@@ -1,25 +1,84 @@
-"""Overview page: headline KPIs across the user's facilities."""
+"""Overview page: headline KPI tiles across the selection, each with its change and a monthly trend."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash
-from dash import html
+import pandas as pd
+from dash import Input, Output, callback, html, no_update
 
-from auth.context import current_engine, optional_user_scope
-from components.layout import filter_bar
-from data.filters import build_filter
-from data.queries import facilities
+from auth.context import Scope
+from components.overview import kpi_tiles
+from data.filters import DataFilter
+from data.service import AnalyticsService
+from pages._common import (
+    PageError,
+    as_of,
+    freshness,
+    no_data,
+    page_context,
+    page_frame,
+    previous_period,
+    problem,
+    register_url_sync,
+)
+
+PAGE, PATH = "overview", "/"
+# Per dataset, the monthly total columns the tiles trend, renamed to the tile's key.
+TREND_FIELDS: dict[str, dict[str, str]] = {
+    "pipeline": {
+        "applications": "applications",
+        "hired": "hired",
+        "conversion_rate": "hire_rate",
+        "time_to_fill_days": "time_to_fill_days",
+    },
+    "compliance": {"compliance_rate": "compliance_rate"},
+    "revenue": {"revenue": "revenue"},
+    "outreach": {"response_rate": "response_rate"},
+}
 
 
-def layout(**_query: str) -> html.Div:
-    scope = optional_user_scope()  # None when Dash builds the layout outside a signed-in request
-    options = [] if scope is None else [
-        (int(r.id), r.name) for r in facilities(current_engine()).itertuples() if r.id in scope.facility_ids
-    ]
-    period = build_filter()
-    return html.Div(
-        [html.H1("Overview"), filter_bar("overview", options, None, period.start, period.end)], className="page"
-    )
+def body(_scope: Scope) -> list[Any]:
+    return [html.Div(id="overview-kpis", className="kpi-section")]
 
 
-dash.register_page(__name__, path="/", name="Overview", layout=layout)
+def layout(**query: Any) -> html.Div:
+    return page_frame(PAGE, PATH, "Overview", query, body, dataset=None)
+
+
+def monthly_trends(service: AnalyticsService, filt: DataFilter) -> pd.DataFrame:
+    """One row per month with each tile's total from service.aggregate; `suppressed` lists the hidden ones."""
+    trends = pd.DataFrame({"month": pd.to_datetime(pd.Series([], dtype="datetime64[ns]"))})
+    hidden: dict[pd.Timestamp, list[str]] = {}
+    for dataset, fields in TREND_FIELDS.items():
+        totals = service.aggregate(dataset, filt, ["month"]).rename(columns=fields)
+        for month, partial, *values in totals[["month", "partial", *fields.values()]].itertuples(index=False):
+            gone = [f for f, v in zip(fields.values(), values, strict=True) if partial and pd.isna(v)]
+            hidden.setdefault(month, []).extend(gone)
+        trends = trends.merge(totals[["month", *fields.values()]], on="month", how="outer")
+    trends["suppressed"] = [hidden.get(month, []) for month in trends["month"]]
+    return trends.sort_values("month").reset_index(drop=True)
+
+
+@callback(
+    Output("overview-kpis", "children"),
+    Output("overview-status", "children"),
+    Output("overview-freshness", "children"),
+    Input("overview-facility", "value"),
+    Input("overview-start", "value"),
+    Input("overview-end", "value"),
+)
+def update(facility_ids: Any, start: Any, end: Any) -> tuple[Any, ...]:
+    try:
+        ctx = page_context(facility_ids, start, end)
+    except PageError as exc:
+        return None, problem(str(exc)), no_update
+    svc, filt = ctx.service, ctx.filt
+    trends = monthly_trends(svc, filt)
+    tiles = kpi_tiles(svc.kpis(filt), svc.kpis(previous_period(filt)), trends, threshold=ctx.threshold)
+    return tiles, None if len(trends) else no_data(), freshness(as_of(svc, None))
+
+
+register_url_sync(PAGE, PATH)
+dash.register_page(__name__, path=PATH, name="Overview", title="Overview · Recruitment analytics", layout=layout)

@@ -1,0 +1,105 @@
+"""Compliance page: rate by facility, violations by month and severity, score trend, PII drill-down (view_pii)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import plotly.graph_objects as go
+from dash import Input, Output, callback, html, no_update
+from dash.exceptions import PreventUpdate
+
+from auth.context import Scope
+from auth.errors import AuthError
+from components.compliance import avg_score_trend, compliance_rate_by_facility, violations_by_month
+from components.layout import chart_card
+from components.tables import VIOLATION_COLUMNS, data_table
+from data.queries import violations
+from pages._common import (
+    PageError,
+    blank_figures,
+    freshness,
+    no_data,
+    page_context,
+    page_frame,
+    problem,
+    register_url_sync,
+)
+
+PAGE, PATH, DATASET = "compliance", "/compliance", "compliance"
+TITLES = ("Compliance rate by facility", "Violations by month and severity", "Average compliance score")
+FACILITY = ["facility_id", "facility_name"]
+
+
+def body(scope: Scope) -> list[Any]:
+    cards: list[Any] = [
+        html.Div(
+            [
+                chart_card("compliance-by-facility", TITLES[0], go.Figure()),
+                chart_card("compliance-violations-by-month", TITLES[1], go.Figure()),
+                chart_card("compliance-score", TITLES[2], go.Figure()),
+            ],
+            className="chart-grid",
+        )
+    ]
+    if scope.can("view_pii"):
+        cards.append(
+            chart_card(
+                "compliance-violations",
+                "Failed checks",
+                html.Div(id="compliance-violations"),
+                subtitle="One row per failed check, with the candidate's contact details",
+            )
+        )
+    return cards
+
+
+def layout(**query: Any) -> html.Div:
+    return page_frame(PAGE, PATH, "Compliance", query, body, dataset=DATASET)
+
+
+@callback(
+    Output("compliance-by-facility", "figure"),
+    Output("compliance-violations-by-month", "figure"),
+    Output("compliance-score", "figure"),
+    Output("compliance-status", "children"),
+    Output("compliance-freshness", "children"),
+    Input("compliance-facility", "value"),
+    Input("compliance-start", "value"),
+    Input("compliance-end", "value"),
+)
+def update(facility_ids: Any, start: Any, end: Any) -> tuple[Any, ...]:
+    try:
+        ctx = page_context(facility_ids, start, end)
+    except PageError as exc:
+        return *blank_figures(TITLES, str(exc)), problem(str(exc)), no_update
+    svc, filt, k = ctx.service, ctx.filt, ctx.threshold
+    by_month = svc.aggregate(DATASET, filt, ["month"])
+    return (
+        compliance_rate_by_facility(svc.aggregate(DATASET, filt, FACILITY), threshold=k),
+        violations_by_month(by_month, threshold=k),
+        avg_score_trend(by_month, threshold=k),
+        None if len(by_month) else no_data(),
+        freshness(svc.as_of().get(DATASET)),
+    )
+
+
+@callback(
+    Output("compliance-violations", "children"),
+    Input("compliance-facility", "value"),
+    Input("compliance-start", "value"),
+    Input("compliance-end", "value"),
+)
+def update_violations(facility_ids: Any, start: Any, end: Any) -> Any:
+    """Record-level failed checks, only for callers with view_pii on every facility asked for."""
+    try:
+        ctx = page_context(facility_ids, start, end)
+        ctx.scope.require("view_pii", ctx.filt.facility_ids)
+    except (PageError, AuthError):
+        raise PreventUpdate from None
+    rows = violations(ctx.service.engine, ctx.filt)
+    return data_table(rows, columns=VIOLATION_COLUMNS, table_id="compliance-violations-grid")
+
+
+register_url_sync(PAGE, PATH)
+dash.register_page(__name__, path=PATH, name="Compliance", title="Compliance · Recruitment analytics", layout=layout)

@@ -1,0 +1,81 @@
+"""Pipeline page: hiring funnel with stage conversion, applications and hires, time to fill, per-facility table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import plotly.graph_objects as go
+from dash import Input, Output, callback, html, no_update
+
+from auth.context import Scope
+from components.layout import chart_card
+from components.pipeline import applications_hires_by_month, funnel, time_to_fill_by_month
+from components.tables import PIPELINE_COLUMNS, data_table
+from pages._common import (
+    PageError,
+    blank_figures,
+    freshness,
+    no_data,
+    page_context,
+    page_frame,
+    problem,
+    register_url_sync,
+)
+
+PAGE, PATH, DATASET = "pipeline", "/pipeline", "pipeline"
+TITLES = ("Hiring funnel", "Applications and hires by month", "Time to fill by month")
+FACILITY = ["facility_id", "facility_name"]
+TABLE_COLUMNS = tuple(c for c in PIPELINE_COLUMNS if c.field != "month")
+
+
+def body(_scope: Scope) -> list[Any]:
+    return [
+        html.Div(
+            [
+                chart_card("pipeline-funnel", TITLES[0], go.Figure()),
+                chart_card("pipeline-by-month", TITLES[1], go.Figure()),
+                chart_card("pipeline-time-to-fill", TITLES[2], go.Figure()),
+            ],
+            className="chart-grid",
+        ),
+        chart_card("pipeline-table", "By facility", html.Div(id="pipeline-table")),
+    ]
+
+
+def layout(**query: Any) -> html.Div:
+    return page_frame(PAGE, PATH, "Pipeline", query, body, dataset=DATASET)
+
+
+@callback(
+    Output("pipeline-funnel", "figure"),
+    Output("pipeline-by-month", "figure"),
+    Output("pipeline-time-to-fill", "figure"),
+    Output("pipeline-table", "children"),
+    Output("pipeline-status", "children"),
+    Output("pipeline-freshness", "children"),
+    Input("pipeline-facility", "value"),
+    Input("pipeline-start", "value"),
+    Input("pipeline-end", "value"),
+)
+def update(facility_ids: Any, start: Any, end: Any) -> tuple[Any, ...]:
+    try:
+        ctx = page_context(facility_ids, start, end)
+    except PageError as exc:
+        return *blank_figures(TITLES, str(exc)), None, problem(str(exc)), no_update
+    svc, filt, k = ctx.service, ctx.filt, ctx.threshold
+    by_month = svc.aggregate(DATASET, filt, ["month"])
+    overall = svc.aggregate(DATASET, filt, []) if len(by_month) else by_month
+    by_facility = svc.aggregate(DATASET, filt, FACILITY)
+    return (
+        funnel(overall, threshold=k),
+        applications_hires_by_month(by_month, threshold=k),
+        time_to_fill_by_month(by_month, threshold=k),
+        data_table(by_facility, columns=TABLE_COLUMNS, table_id="pipeline-grid", threshold=k),
+        None if len(by_month) else no_data(),
+        freshness(svc.as_of().get(DATASET)),
+    )
+
+
+register_url_sync(PAGE, PATH)
+dash.register_page(__name__, path=PATH, name="Pipeline", title="Pipeline · Recruitment analytics", layout=layout)
