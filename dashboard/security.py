@@ -133,7 +133,7 @@ def guard() -> Response | None:
 def add_security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if "Cache-Control" not in response.headers and not is_open(request.path):
+    if "Cache-Control" not in response.headers and not request.path.startswith(OPEN_PREFIXES):
         response.headers["Cache-Control"] = "no-store"  # pages and data may hold PII: keep them out of caches
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

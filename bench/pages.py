@@ -1,0 +1,163 @@
+"""Server time of each page's callbacks at a given size, cold and warm cache, as a Markdown table.
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/1 \\
+        python -m bench.pages --applications 1000000      # or: python bench/pages.py ...
+
+Seeds a scratch database on the DATABASE_URL server, builds the real app and POSTs `/_dash-update-component`
+through the Flask test client as a signed-in viewer (an admin for the PII drill-down), so the time includes the
+request guard, scope, cache, aggregation, figure building and JSON. Cold: the data generation is bumped before
+each call (every cached view retired). Warm: the same call again. Give REDIS_URL a Redis database of its own:
+the bench bumps its generation. The scratch database is dropped at the end unless --keep.
+"""
+
+# ruff: noqa: E402
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this folder comes first on sys.path and this file would shadow the `pages` package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import os
+import re
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from auth.users import create_user
+from dashboard.app import create_app
+from dashboard.settings import Settings, parse_database_url
+from data.engine import dispose_all, get_engine
+from data.filters import add_months, current_month
+from data.migrations import migrate
+from data.refresh import refresh_views
+from data.seed import SeedConfig, seed
+
+PASSWORD = "bench horse battery staple"
+# page -> (an output id of its main callback, its inputs beyond facility/start/end, role)
+CALLBACKS: dict[str, tuple[str, dict[str, Any], str]] = {
+    "overview": ("overview-kpis", {}, "viewer"),
+    "pipeline": ("pipeline-funnel", {}, "viewer"),
+    "compliance": ("compliance-by-facility", {}, "viewer"),
+    "compliance (violations, PII)": ("compliance-violations", {}, "admin"),
+    "revenue": ("revenue-by-month", {}, "viewer"),
+    "outreach": ("outreach-rates", {"outreach-channel": None}, "viewer"),
+}
+
+
+class Caller:
+    """A signed-in test client that POSTs one callback's inputs as the browser does."""
+
+    def __init__(self, app: Any, email: str) -> None:
+        self.app, self.client = app, app.server.test_client()
+        page = self.client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        answer = self.client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+        if answer.status_code != 302:
+            raise SystemExit(f"sign-in failed for {email}: {answer.status_code}")
+
+    def call(self, output_id: str, inputs: dict[str, Any]) -> None:
+        key = next(k for k in self.app.callback_map if f"{output_id}." in k)
+        parts = [p.rsplit(".", 1) for p in key.strip(".").split("...")]
+        outputs = [{"id": cid, "property": prop} for cid, prop in parts]
+        body = {
+            "output": key,
+            "outputs": outputs if key.startswith("..") else outputs[0],
+            "inputs": [{"id": cid, "property": "value", "value": value} for cid, value in inputs.items()],
+            "changedPropIds": [f"{next(iter(inputs))}.value"],
+            "state": [],
+        }
+        answer = self.client.post("/_dash-update-component", json=body)
+        if answer.status_code != 200:
+            raise SystemExit(f"{output_id}: HTTP {answer.status_code}: {answer.get_data(as_text=True)[:300]}")
+
+
+def timings(fn: Callable[[], None], before: Callable[[], None], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        before()
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--applications", type=int, default=1_000_000)
+    parser.add_argument("--facilities", type=int, default=200)
+    parser.add_argument("--months", type=int, default=36)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+
+    server = parse_database_url(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    name = f"bench_pages_{uuid.uuid4().hex[:6]}"
+    libpq = server.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(libpq, autocommit=True) as admin:
+        admin.execute(f'create database "{name}"')
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = get_engine(url)
+        migrate(engine)
+        started = time.perf_counter()
+        seed(engine, SeedConfig(args.applications, args.facilities, args.months))
+        refresh_views(engine, ["all"], trigger="cli")
+        print(f"seeded and refreshed {args.applications:,} applications in {time.perf_counter() - started:.1f} s")
+        settings = Settings(
+            database_url=url,
+            redis_url=os.environ.get("REDIS_URL"),
+            secret_key=uuid.uuid4().hex,
+            session_cookie_secure=False,
+            scheduler_enabled=False,
+        )
+        app = create_app(settings)
+        service = app.server.extensions["recruit.analytics"]
+        callers = {}
+        for role in ("viewer", "admin"):
+            email = f"bench-{role}-{uuid.uuid4().hex[:6]}@bench.example"
+            create_user(engine, email, PASSWORD, role)
+            callers[role] = Caller(app, email)
+        end = current_month()
+        span = {"start": f"{add_months(end, -11):%Y-%m}", "end": f"{end:%Y-%m}"}
+        rows = []
+        for page, (output_id, extra, role) in CALLBACKS.items():
+            prefix = output_id.split("-")[0]
+            inputs = {f"{prefix}-facility": [], f"{prefix}-start": span["start"], f"{prefix}-end": span["end"], **extra}
+
+            def call(caller: Caller = callers[role], oid: str = output_id, values: dict = inputs) -> None:
+                caller.call(oid, values)
+
+            cold = timings(call, service.cache.generation.bump, args.repeat)
+            call()
+            warm = timings(call, lambda: None, args.repeat)
+            rows.append((page, cold, warm))
+        print(f"\n{args.applications:,} applications, {args.facilities} facilities, {args.months} months; "
+              f"12-month range, all facilities; {args.repeat} runs each; cache: "
+              f"{'Redis' if settings.redis_url else 'in-process'}\n")
+        print("| page callback | cold median | cold p95 | warm median | warm p95 |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for page, cold, warm in rows:
+            print(f"| {page} | {statistics.median(cold):.0f} ms | {p95(cold):.0f} ms | "
+                  f"{statistics.median(warm):.0f} ms | {p95(warm):.0f} ms |")
+    finally:
+        dispose_all()
+        if not args.keep:
+            with psycopg.connect(libpq, autocommit=True) as admin:
+                admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+if __name__ == "__main__":
+    main()

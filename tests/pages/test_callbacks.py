@@ -1,0 +1,324 @@
+"""Page callbacks against the real seeded database, through `/_dash-update-component` as a signed-in user.
+
+Every number a chart shows must equal the service's published totals for the same filters (DESIGN.md §6 rule 4),
+scope must hold for crafted requests, and the dataset cache must serve a repeated call and retire on a refresh.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import pytest
+from cachelib import SimpleCache
+
+from components.formatting import fmt_int, fmt_percent, fmt_signed_percent
+from components.theme import channel_label
+from data.cache import DatasetCache, LocalGeneration
+from data.engine import get_engine, psycopg_connection
+from data.filters import build_filter
+from data.masking import MaskPolicy
+from data.refresh import refresh_views
+from data.seed import SeedConfig, seed
+from data.service import AnalyticsService
+from pages._common import previous_period
+
+from .conftest import END, START, DashCaller, filters
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def service(app: Any) -> AnalyticsService:
+    return app.server.extensions["recruit.analytics"]
+
+
+@pytest.fixture
+def viewer(make_user: Callable, auth: Any) -> Any:
+    user, password = make_user("viewer")
+    assert auth.login(user.email, password).status_code == 302
+    return user
+
+
+@pytest.fixture
+def recruiter(make_user: Callable, auth: Any) -> Any:
+    user, password = make_user("recruiter", facilities=(1, 2))
+    assert auth.login(user.email, password).status_code == 302
+    return user
+
+
+def all_ids(service: AnalyticsService) -> tuple[int, ...]:
+    return tuple(sorted(int(i) for i in service.facilities()["id"]))
+
+
+def filt_for(ids: tuple[int, ...], channel: str | None = None) -> Any:
+    return build_filter(ids, START, END, channel)
+
+
+def trace(figure: dict, name: str) -> dict:
+    return next(t for t in figure["data"] if t.get("name") == name)
+
+
+def by_label(x: list, y: list) -> dict[str, float | None]:
+    return dict(zip(x, y, strict=True))
+
+
+def published(series: pd.Series) -> list[float | None]:
+    return [None if pd.isna(v) else float(v) for v in series]
+
+
+def close(a: list[float | None], b: list[float | None]) -> bool:
+    return len(a) == len(b) and all(
+        (x is None and y is None) or (x is not None and y is not None and math.isclose(x, y, rel_tol=1e-9))
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+def find(component: Any, component_id: str) -> dict | None:
+    """The serialised component with `component_id` anywhere under `component`."""
+    if isinstance(component, list):
+        for child in component:
+            found = find(child, component_id)
+            if found is not None:
+                return found
+        return None
+    if not isinstance(component, dict) or "props" not in component:
+        return None
+    props = component["props"]
+    if props.get("id") == component_id:
+        return component
+    return find(props.get("children"), component_id)
+
+
+def text_of(component: Any) -> str:
+    if isinstance(component, list):
+        return "".join(text_of(c) for c in component)
+    if isinstance(component, dict) and "props" in component:
+        return text_of(component["props"].get("children"))
+    return "" if component is None else str(component)
+
+
+@pytest.mark.parametrize("facility_ids", [(), (2, 5)])
+def test_pipeline_charts_equal_service_totals(
+    dash_call: DashCaller, viewer: Any, service: AnalyticsService, facility_ids: tuple[int, ...]
+) -> None:
+    out = dash_call("pipeline-funnel", filters("pipeline", facility_ids))
+    filt = filt_for(facility_ids or all_ids(service))
+    by_month = service.aggregate("pipeline", filt, ["month"])
+    months = [f"{m:%Y-%m}" for m in by_month["month"]]
+    assert len(by_month) == 12
+
+    for name, column in (("Applications", "applications"), ("Hires", "hired")):
+        bars = trace(out["pipeline-by-month"], name)
+        assert bars["x"] == months
+        assert close(bars["y"], published(by_month[column]))
+    ttf = trace(out["pipeline-time-to-fill"], "Time to fill")
+    assert close(ttf["y"], published(by_month["time_to_fill_days"]))
+
+    overall = service.aggregate("pipeline", filt, [])
+    funnel = out["pipeline-funnel"]["data"][0]
+    stages = ["applications", "screened", "interviewed", "offered", "hired"]
+    assert close(funnel["x"], published(overall.loc[0, stages]))
+
+    grid = find(out["pipeline-table"], "pipeline-grid")
+    by_facility = service.aggregate("pipeline", filt, ["facility_id", "facility_name"])
+    rows = {r["facility_name"]: r["applications"] for r in grid["props"]["rowData"]}
+    assert rows == {n: None if pd.isna(v) else int(v) for n, v in zip(
+        by_facility["facility_name"], by_facility["applications"], strict=True)}
+    assert "Data as of" in text_of(out["pipeline-freshness"])
+    assert out["pipeline-status"] is None
+
+
+def test_compliance_charts_equal_service_totals(dash_call: DashCaller, viewer: Any, service: AnalyticsService) -> None:
+    out = dash_call("compliance-by-facility", filters("compliance"))
+    filt = filt_for(all_ids(service))
+    by_facility = service.aggregate("compliance", filt, ["facility_id", "facility_name"])
+    bars = out["compliance-by-facility"]["data"][0]
+    expected = dict(zip(by_facility["facility_name"], published(by_facility["compliance_rate"]), strict=True))
+    shown = by_label(bars["y"], bars["x"])
+    assert set(shown) == set(expected)
+    assert all(close([shown[n]], [expected[n]]) for n in expected)
+    rates = [r for r in bars["x"] if r is not None]
+    assert rates == sorted(rates), "facilities are sorted by compliance rate"
+
+    by_month = service.aggregate("compliance", filt, ["month"])
+    for severity in ("low", "medium", "high", "critical"):
+        stack = trace(out["compliance-violations-by-month"], severity.title())
+        assert close(stack["y"], published(by_month[f"violations_{severity}"]))
+    score = trace(out["compliance-score"], "Average score")
+    assert close(score["y"], published(by_month["avg_score"]))
+
+
+def test_revenue_charts_equal_service_totals(dash_call: DashCaller, viewer: Any, service: AnalyticsService) -> None:
+    out = dash_call("revenue-by-month", filters("revenue", (1, 3, 4)))
+    filt = filt_for((1, 3, 4))
+    by_month = service.aggregate("revenue", filt, ["month"])
+    assert close(trace(out["revenue-by-month"], "Revenue")["y"], published(by_month["revenue"]))
+    per_placement = trace(out["revenue-per-placement"], "Revenue per placement")["y"]
+    assert close(per_placement, published(by_month["revenue_per_placement"]))
+    by_facility = service.aggregate("revenue", filt, ["facility_id", "facility_name"])
+    bars = out["revenue-by-facility"]["data"][0]
+    assert set(bars["y"]) == set(by_facility["facility_name"])
+    assert close(sorted(v for v in bars["x"] if v is not None), sorted(
+        v for v in published(by_facility["revenue"]) if v is not None))
+
+
+def test_outreach_charts_equal_service_totals(dash_call: DashCaller, viewer: Any, service: AnalyticsService) -> None:
+    out = dash_call("outreach-rates", filters("outreach", channel=None))
+    by_channel = service.aggregate("outreach", filt_for(all_ids(service)), ["channel"]).set_index("channel")
+    for channel, row in by_channel.iterrows():
+        bars = trace(out["outreach-rates"], channel_label(channel))
+        assert close(bars["y"], published(row[["response_rate", "conversion_rate"]]))
+
+    narrowed = dash_call("outreach-rates", filters("outreach", channel="email"))
+    names = {t["name"] for t in narrowed["outreach-volume"]["data"] if t.get("type") == "bar"}
+    assert names == {"Email"}
+    email = service.aggregate("outreach", filt_for(all_ids(service), "email"), ["month", "channel"])
+    assert close(narrowed["outreach-volume"]["data"][0]["y"], published(email["sent"]))
+
+
+def test_overview_tiles_equal_service_kpis(dash_call: DashCaller, viewer: Any, service: AnalyticsService) -> None:
+    out = dash_call("overview-kpis", filters("overview", (1, 2, 3), start="2026-01", end="2026-06"))
+    filt = build_filter((1, 2, 3), "2026-01", "2026-06")
+    now, before = service.kpis(filt), service.kpis(previous_period(filt))
+    assert previous_period(filt).start.isoformat() == "2025-07-01"
+    assert previous_period(filt).end.isoformat() == "2025-12-01"
+    tiles = out["overview-kpis"]
+    applications = find(tiles, "overview-kpi-applications")
+    assert fmt_int(now["applications"]) in text_of(applications)
+    change = (now["applications"] - before["applications"]) / before["applications"]
+    assert fmt_signed_percent(change) in text_of(applications)
+    assert fmt_percent(now["compliance_rate"]) in text_of(find(tiles, "overview-kpi-compliance-rate"))
+    assert fmt_percent(now["response_rate"]) in text_of(find(tiles, "overview-kpi-response-rate"))
+
+
+def test_repeated_call_is_a_cache_hit(dash_call: DashCaller, viewer: Any, service: AnalyticsService) -> None:
+    dash_call("revenue-by-month", filters("revenue"))
+    hits, misses = service.cache.hits, service.cache.misses
+    dash_call("revenue-by-month", filters("revenue"))
+    assert service.cache.hits > hits
+    assert service.cache.misses == misses
+
+
+def test_bad_filter_shows_a_message_not_a_trace(dash_call: DashCaller, viewer: Any) -> None:
+    out = dash_call("pipeline-funnel", filters("pipeline", start="2026-06", end="2026-01"))
+    assert "start (2026-06) is after end (2026-01)" in text_of(out["pipeline-status"])
+    assert all(out[k]["layout"]["meta"] == {"empty": True} for k in ("pipeline-funnel", "pipeline-by-month"))
+    assert "Traceback" not in json.dumps(out)
+    garbage = dash_call("revenue-by-month", filters("revenue", start={"x": 1}, end="2026-13"))
+    assert "YYYY-MM" in text_of(garbage["revenue-status"])
+
+
+def test_empty_selection_explains_itself(dash_call: DashCaller, viewer: Any) -> None:
+    out = dash_call("compliance-by-facility", filters("compliance", start="2019-01", end="2019-03"))
+    assert "No data for this selection" in text_of(out["compliance-status"])
+    assert out["compliance-by-facility"]["layout"]["meta"] == {"empty": True}
+
+
+@pytest.mark.parametrize(
+    ("output", "page"),
+    [("pipeline-funnel", "pipeline"), ("compliance-by-facility", "compliance"), ("revenue-by-month", "revenue"),
+     ("outreach-rates", "outreach"), ("overview-kpis", "overview")],
+)
+def test_crafted_request_outside_scope_gets_no_data(
+    dash_call: DashCaller, recruiter: Any, service: AnalyticsService, output: str, page: str
+) -> None:
+    extra = {"channel": None} if page == "outreach" else {}
+    answer = dash_call.response(output, filters(page, (2, 7), **extra))
+    body = answer.get_data(as_text=True)
+    names = service.facilities().set_index("id")["name"]
+    assert "outside your scope" in body
+    for outsider in (3, 7, 9):
+        assert names[outsider] not in body
+    if page != "overview":
+        out = dash_call(output, filters(page, (2, 7), **extra))
+        assert all(v["layout"]["meta"] == {"empty": True} for k, v in out.items() if isinstance(v, dict)
+                   and "layout" in v)
+
+
+def test_recruiter_sees_only_their_facilities(dash_call: DashCaller, recruiter: Any, service: AnalyticsService) -> None:
+    out = dash_call("compliance-by-facility", filters("compliance"))
+    names = service.facilities().set_index("id")["name"]
+    assert set(out["compliance-by-facility"]["data"][0]["y"]) == {names[1], names[2]}
+    page = dash_call("_pages_content", {"_pages_location.pathname": "/compliance", "_pages_location.search": ""})
+    dropdown = find(page["_pages_content"], "compliance-facility")
+    assert sorted(o["value"] for o in dropdown["props"]["options"]) == [1, 2]
+
+
+def test_violations_drill_down_needs_view_pii(
+    dash_call: DashCaller, make_user: Callable, auth: Any, service: AnalyticsService
+) -> None:
+    viewer, password = make_user("viewer")
+    auth.login(viewer.email, password)
+    assert dash_call.response("compliance-violations", filters("compliance")).status_code == 204
+    page = dash_call("_pages_content", {"_pages_location.pathname": "/compliance", "_pages_location.search": ""})
+    assert find(page["_pages_content"], "compliance-violations") is None
+
+    auth.logout()
+    recruiter, password = make_user("recruiter", facilities=(4,))
+    auth.login(recruiter.email, password)
+    assert dash_call.response("compliance-violations", filters("compliance", (4, 5))).status_code == 204
+    grid = find(dash_call("compliance-violations", filters("compliance"))["compliance-violations"],
+                "compliance-violations-grid")
+    rows = grid["props"]["rowData"]
+    assert rows and {r["facility_name"] for r in rows} == {service.facilities().set_index("id")["name"][4]}
+    assert all(r["email"] and r["email"] != "[redacted]" for r in rows)
+
+
+def test_layout_reads_filters_from_the_url(dash_call: DashCaller, viewer: Any) -> None:
+    search = "?facility_id=3&facility_id=5&start=2025-10&end=2026-03&channel=sms"
+    page = dash_call("_pages_content", {"_pages_location.pathname": "/outreach", "_pages_location.search": search})
+    content = page["_pages_content"]
+    assert find(content, "outreach-facility")["props"]["value"] == [3, 5]
+    assert find(content, "outreach-start")["props"]["value"] == "2025-10"
+    assert find(content, "outreach-end")["props"]["value"] == "2026-03"
+    assert find(content, "outreach-channel")["props"]["value"] == "sms"
+    links = json.dumps(find(content, "outreach-nav"))
+    assert '"/pipeline?facility_id=3&facility_id=5&start=2025-10&end=2026-03&channel=sms"' in links
+
+
+def test_filter_change_rewrites_url_and_nav_links(dash_call: DashCaller, viewer: Any) -> None:
+    inputs = {**filters("revenue", (4,), start="2026-01", end="2026-02"), "revenue-channel.data": "email"}
+    out = dash_call("revenue-search", inputs)
+    assert out["revenue-search"] == "?facility_id=4&start=2026-01&end=2026-02&channel=email"
+    assert '"/outreach?facility_id=4&start=2026-01&end=2026-02&channel=email"' in json.dumps(out["revenue-nav"])
+
+
+@pytest.fixture
+def own_database(make_database: Callable[[], str], app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A small seeded database of this test's own, swapped in as the app's engine and analytics service."""
+    engine = get_engine(make_database())
+    seed(engine, SeedConfig(applications=400, facilities=2, months=3, seed=3, now=datetime(2026, 6, 15, tzinfo=UTC)))
+    refresh_views(engine, ["all"], trigger="cli")
+    cache = DatasetCache(SimpleCache(), LocalGeneration(), 300)
+    own = AnalyticsService(engine, cache, MaskPolicy(enabled=True, threshold=5))
+    monkeypatch.setitem(app.server.extensions, "recruit.engine", engine)
+    monkeypatch.setitem(app.server.extensions, "recruit.analytics", own)
+    yield own
+
+
+def test_refresh_and_generation_bump_show_new_data(
+    own_database: AnalyticsService, dash_call: DashCaller, make_user: Callable, auth: Any
+) -> None:
+    user, password = make_user("viewer")
+    auth.login(user.email, password)
+    inputs = filters("pipeline", (1,), start="2026-06", end="2026-06")
+    before = trace(dash_call("pipeline-funnel", inputs)["pipeline-by-month"], "Applications")["y"][0]
+    with psycopg_connection(own_database.engine) as conn:
+        conn.execute(
+            "insert into recruiting.applications (facility_id, channel, applied_at) "
+            "select 1, 'email', timestamptz '2026-06-10 12:00Z' from generate_series(1, 25)"
+        )
+    refresh_views(own_database.engine, ["pipeline"], trigger="cli")
+    stale = trace(dash_call("pipeline-funnel", inputs)["pipeline-by-month"], "Applications")["y"][0]
+    assert stale == before, "the cached generation still serves the old data"
+
+    own_database.cache.generation.bump()
+    misses = own_database.cache.misses
+    after = trace(dash_call("pipeline-funnel", inputs)["pipeline-by-month"], "Applications")["y"][0]
+    assert own_database.cache.misses > misses
+    assert after == before + 25
