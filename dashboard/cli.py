@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
@@ -14,7 +14,7 @@ from auth.errors import UserError
 from auth.tokens import create_token, revoke_tokens
 from auth.users import ROLES, create_user, deactivate_user, list_users, require_user, set_facilities
 from dashboard.settings import SettingsError, load_settings, parse_database_url
-from data.cache import generation_counter
+from data.cache import database_namespace, generation_counter
 from data.engine import get_engine
 from data.jobs import RefreshJobs
 from data.migrations import MigrationError, migrate
@@ -65,7 +65,8 @@ def migrate_command() -> None:
 @click.option("--reset", is_flag=True, help="Replace the data already in the database.")
 def seed_command(applications: int, facilities: int, months: int, seed_value: int, reset: bool) -> None:
     """Generate demo data (deterministic for a given seed), then refresh the views."""
-    engine = get_engine(database_url())
+    url = database_url()
+    engine = get_engine(url)
     migrate(engine)
     config = SeedConfig(applications=applications, facilities=facilities, months=months, seed=seed_value)
     # Work units: candidates (0.8 n), applications (n), checks (n), outreach (3 n).
@@ -75,7 +76,7 @@ def seed_command(applications: int, facilities: int, months: int, seed_value: in
             report = seed(engine, config, reset=reset, progress=lambda _step, n: bar.update(n))
     except SeedError as exc:
         raise click.ClickException(str(exc)) from None
-    results = RefreshJobs(engine, on_success=_bump_generation).run_now(["all"], trigger="cli")
+    results = RefreshJobs(engine, on_success=_generation_bumper(url)).run_now(["all"], trigger="cli")
     click.echo(
         f"seeded {report.facilities} facilities, {report.candidates} candidates, {report.applications} applications,"
         f" {report.compliance_checks} checks, {report.placements} placements, {report.invoices} invoices,"
@@ -87,7 +88,8 @@ def seed_command(applications: int, facilities: int, months: int, seed_value: in
 @click.option("--view", type=click.Choice([*VIEWS, "all"]), default="all", show_default=True)
 def refresh_command(view: str) -> None:
     """Refresh the KPI views CONCURRENTLY and record each run."""
-    jobs = RefreshJobs(get_engine(database_url()), on_success=_bump_generation)
+    url = database_url()
+    jobs = RefreshJobs(get_engine(url), on_success=_generation_bumper(url))
     results = jobs.run_now([view], trigger="cli")
     for result in results:
         detail = f"{result.duration_ms} ms" if result.status == "succeeded" else result.error
@@ -182,11 +184,15 @@ def _refusals() -> Iterator[None]:
         raise click.ClickException(str(exc)) from None
 
 
-def _bump_generation() -> None:
-    """Tell every web process sharing REDIS_URL that the views changed (no-op without Redis)."""
-    redis_url = os.environ.get("REDIS_URL")
-    if redis_url:
-        generation_counter(redis_url).bump()
+def _generation_bumper(url: str) -> Callable[[], None]:
+    """Tells every web process on this database and REDIS_URL that the views changed (no-op without Redis)."""
+
+    def bump() -> None:
+        redis_url = os.environ.get("REDIS_URL")
+        if redis_url:
+            generation_counter(redis_url, database_namespace(url)).bump()
+
+    return bump
 
 
 @main.command("scheduler")
@@ -198,7 +204,8 @@ def scheduler_command() -> None:
         settings = load_settings(demo=True)
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
-    jobs = RefreshJobs(get_engine(settings.database_url or database_url()), on_success=_bump_generation)
+    url = settings.database_url or database_url()
+    jobs = RefreshJobs(get_engine(url), on_success=_generation_bumper(url))
     click.echo(f"scheduler: all views every {settings.analytics_refresh_interval_ms // 1000} s, "
                f"pipeline every {settings.pipeline_refresh_interval_ms // 1000} s")
     build_scheduler(jobs, settings, blocking=True).start()

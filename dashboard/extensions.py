@@ -11,7 +11,7 @@ from flask_caching import Cache
 
 from dashboard.scheduler import build_scheduler
 from dashboard.settings import Settings
-from data.cache import DatasetCache, generation_counter
+from data.cache import DatasetCache, database_namespace, generation_counter
 from data.engine import get_engine
 from data.jobs import RefreshJobs
 from data.masking import MaskPolicy
@@ -33,9 +33,11 @@ def init_analytics(server: Flask, settings: Settings) -> AnalyticsService:
         config = {"CACHE_TYPE": "SimpleCache"}
     cache = Cache(config={**config, "CACHE_DEFAULT_TIMEOUT": settings.analytics_cache_ttl})
     cache.init_app(server)
+    namespace = database_namespace(settings.database_url)
     service = AnalyticsService(
         get_engine(settings.database_url),
-        DatasetCache(cache.cache, generation_counter(settings.redis_url), settings.analytics_cache_ttl),
+        DatasetCache(cache.cache, generation_counter(settings.redis_url, namespace), settings.analytics_cache_ttl,
+                     namespace=namespace),
         MaskPolicy(enabled=settings.hipaa_mode, threshold=settings.hipaa_min_threshold),
     )
     server.extensions[ANALYTICS_KEY] = service

@@ -28,6 +28,8 @@ OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/")
 # Machine endpoints answer an anonymous caller 401 JSON; anything else fetched with GET is a page.
 MACHINE_PREFIXES = ("/_", "/api/", "/export/")
 MACHINE_PATHS = frozenset({"/api", "/export"})
+DASH_UPDATE_PATH = "/_dash-update-component"
+PAGES_LOCATION_ID = "_pages_location"  # the dcc.Location of dash.page_container (dash 4.4)
 
 # Only failed sign-ins count: the sixth rapid failure for one email, or the 21st from one address, gets 429.
 LOGIN_LIMIT_PER_EMAIL = "5 per minute"
@@ -124,9 +126,22 @@ def guard() -> Response | None:
             target = request.full_path if request.query_string else path
             return redirect("/login?" + urlencode({"next": target}))
         raise AuthenticationRequired()
-    permission = required_permission(path)
-    if permission is not None:
-        raise_for_access(user, permission)
+    for page in (path, _routed_page()):
+        permission = required_permission(page) if page else None
+        if permission is not None:
+            raise_for_access(user, permission)
+    return None
+
+
+def _routed_page() -> str | None:
+    """The page Dash's router callback is asked to render: in-app navigation never loads the page URL itself."""
+    if request.path != DASH_UPDATE_PATH or not request.is_json:
+        return None
+    payload = request.get_json(silent=True)
+    inputs = payload.get("inputs") if isinstance(payload, dict) else None
+    for item in inputs if isinstance(inputs, list) else []:
+        if isinstance(item, dict) and item.get("id") == PAGES_LOCATION_ID and item.get("property") == "pathname":
+            return item.get("value") if isinstance(item.get("value"), str) else None
     return None
 
 

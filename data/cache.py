@@ -7,11 +7,14 @@ Redis INCR shared by every process), which retires every key at once; the TTL bo
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.engine import make_url
 
 T = TypeVar("T")
 GENERATION_KEY = "recruit:data-generation"
@@ -30,20 +33,28 @@ class GenerationCounter(Protocol):
     def bump(self) -> int: ...
 
 
-class RedisGeneration:
-    """The data generation as one Redis integer, shared by every process and host."""
+def database_namespace(database_url: str) -> str:
+    """A short stable name for a database, so apps on different databases sharing one Redis never mix keys."""
+    url = make_url(database_url)
+    identity = f"{url.host or ''}|{url.port or ''}|{url.database or ''}|{url.query.get('host', '')}"
+    return hashlib.sha256(identity.encode()).hexdigest()[:12]
 
-    def __init__(self, redis_url: str) -> None:
+
+class RedisGeneration:
+    """The data generation as one Redis integer, shared by every process and host using the same database."""
+
+    def __init__(self, redis_url: str, namespace: str) -> None:
         import redis
 
         self._client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._key = f"{GENERATION_KEY}:{namespace}"
 
     def current(self) -> int:
-        value = self._client.get(GENERATION_KEY)
+        value = self._client.get(self._key)
         return int(value) if value is not None else 0
 
     def bump(self) -> int:
-        return int(self._client.incr(GENERATION_KEY))
+        return int(self._client.incr(self._key))
 
 
 class LocalGeneration:
@@ -62,8 +73,8 @@ class LocalGeneration:
             return self._value
 
 
-def generation_counter(redis_url: str | None) -> GenerationCounter:
-    return RedisGeneration(redis_url) if redis_url else LocalGeneration()
+def generation_counter(redis_url: str | None, namespace: str) -> GenerationCounter:
+    return RedisGeneration(redis_url, namespace) if redis_url else LocalGeneration()
 
 
 class DatasetCache:
@@ -74,8 +85,15 @@ class DatasetCache:
     """
 
     def __init__(
-        self, backend: CacheBackend, generation: GenerationCounter, ttl_seconds: int, *, local_entries: int = 16
+        self,
+        backend: CacheBackend,
+        generation: GenerationCounter,
+        ttl_seconds: int,
+        *,
+        namespace: str = "default",
+        local_entries: int = 16,
     ) -> None:
+        self.namespace = namespace
         self.backend = backend
         self.generation = generation
         self.ttl_seconds = ttl_seconds
@@ -86,7 +104,7 @@ class DatasetCache:
         self._local_entries = local_entries
 
     def key(self, *parts: object) -> str:
-        return ":".join([KEY_PREFIX, f"g{self.generation.current()}", *(str(p) for p in parts)])
+        return ":".join([KEY_PREFIX, self.namespace, f"g{self.generation.current()}", *(str(p) for p in parts)])
 
     def get_or_compute(self, parts: tuple[object, ...], compute: Callable[[], T]) -> T:
         key = self.key(*parts)

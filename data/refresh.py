@@ -96,6 +96,17 @@ def _refresh_one(engine: Engine, view: str, run_id: int, statement_timeout_ms: i
             _finish(engine, run_id, "skipped", None, "another process is refreshing this view")
             return RefreshResult(view, "skipped", None, "another process is refreshing this view", run_id)
         try:
+            # A run queued at T is satisfied by any refresh that finished after T (another scheduler's, say).
+            fresh = conn.execute(
+                "select exists (select 1 from app.refresh_runs done, app.refresh_runs mine"
+                " where mine.id = %s and done.view = mine.view and done.status = 'succeeded'"
+                " and done.finished_at > mine.started_at)",
+                (run_id,),
+            ).fetchone()[0]
+            if fresh:
+                reason = "refreshed by another process since this run was queued"
+                _finish(engine, run_id, "skipped", None, reason)
+                return RefreshResult(view, "skipped", None, reason, run_id)
             conn.execute(
                 "update app.refresh_runs set status = 'running', started_at = now() where id = %s", (run_id,)
             )

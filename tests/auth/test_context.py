@@ -34,11 +34,11 @@ def find(node: Any, component_id: str) -> dict | None:
     return None
 
 
-def page_layout(client, pathname: str, search: str = "") -> dict:
+def route(client, pathname: str, search: str = ""):
     """Ask the pages router for a page exactly as the browser does (POST /_dash-update-component)."""
     deps = client.get("/_dash-dependencies").get_json()
     router = next(d for d in deps if "_pages_content" in d["output"])
-    response = client.post(
+    return client.post(
         "/_dash-update-component",
         json={
             "output": router["output"],
@@ -51,6 +51,10 @@ def page_layout(client, pathname: str, search: str = "") -> dict:
             "state": [],
         },
     )
+
+
+def page_layout(client, pathname: str, search: str = "") -> dict:
+    response = route(client, pathname, search)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["response"]["_pages_content"]["children"]
 
@@ -117,3 +121,13 @@ def test_admin_scope_reports_unknown_facilities(app, make_user) -> None:
         assert scope.resolve(None) == SEEDED_FACILITIES
         with pytest.raises(UnknownFacility):
             scope.resolve((42,))
+
+
+@pytest.mark.parametrize(("role", "status"), [("viewer", 403), ("recruiter", 403), ("admin", 200)])
+def test_in_app_navigation_to_admin_needs_manage_users(client, auth, make_user, role: str, status: int) -> None:
+    user, password = make_user(role, facilities=(1,) if role == "recruiter" else ())
+    auth.login(user.email, password)
+    response = route(client, "/admin")
+    assert response.status_code == status
+    if status == 403:
+        assert "not allowed" in response.get_json()["error"]

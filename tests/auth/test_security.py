@@ -58,7 +58,8 @@ def test_anonymous_writes_get_401_json(client, method: str, path: str) -> None:
 
 @pytest.mark.parametrize("path", ["/health", "/login", "/assets/style.css", "/_favicon.ico"])
 def test_open_paths(client, path: str) -> None:
-    assert client.get(path).status_code == 200
+    with client.get(path) as response:  # closing releases the static file
+        assert response.status_code == 200
 
 
 def test_component_bundles_are_public(app, client, auth, make_user) -> None:
@@ -66,7 +67,8 @@ def test_component_bundles_are_public(app, client, auth, make_user) -> None:
     auth.login(user.email, password)
     index = client.get("/").get_data(as_text=True)
     bundle = re.search(r'src="(/_dash-component-suites/[^"]+)"', index).group(1)
-    assert app.server.test_client().get(bundle).status_code == 200
+    with app.server.test_client().get(bundle) as response:
+        assert response.status_code == 200
 
 
 def test_signed_in_user_reaches_pages_and_dash(client, auth, make_user) -> None:
@@ -152,6 +154,6 @@ def test_security_headers_on_every_response(client, path: str) -> None:
 
 
 def test_static_assets_stay_cacheable(client) -> None:
-    response = client.get("/assets/style.css")
-    assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers.get("Cache-Control") != "no-store"
+    with client.get("/assets/style.css") as response:
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers.get("Cache-Control") != "no-store"
