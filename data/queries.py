@@ -11,47 +11,24 @@ from sqlalchemy import Engine
 
 from data.engine import psycopg_connection
 from data.filters import DataFilter
+from data.specs import DATASETS, Kind
 from data.sqlfiles import read_sql
 
 DATASET_NAMES: tuple[str, ...] = ("pipeline", "compliance", "revenue", "outreach")
 Source = Literal["materialized", "live"]
 
-# Column dtypes of each dataset frame. Money stays exact: Decimal objects, never floats.
-_INT, _FLOAT, _MONEY = "int64", "float64", "money"
-COLUMN_TYPES: dict[str, dict[str, str]] = {
-    "pipeline": {
-        "applications": _INT, "screened": _INT, "interviewed": _INT, "offered": _INT, "hired": _INT,
-        "rejected": _INT, "pending": _INT, "conversion_rate": _FLOAT, "time_to_fill_days": _FLOAT,
-    },
-    "compliance": {
-        "checks": _INT, "passed": _INT, "failed": _INT, "violations_low": _INT, "violations_medium": _INT,
-        "violations_high": _INT, "violations_critical": _INT, "avg_score": _FLOAT, "compliance_rate": _FLOAT,
-    },
-    "revenue": {
-        "invoices": _INT, "placements": _INT, "revenue": _MONEY, "avg_invoice": _MONEY,
-        "revenue_per_placement": _MONEY, "mom_growth": _FLOAT,
-    },
-    "outreach": {
-        "sent": _INT, "responded": _INT, "converted": _INT, "response_rate": _FLOAT, "conversion_rate": _FLOAT,
-    },
-}
-GRAIN: dict[str, tuple[str, ...]] = {
-    "pipeline": ("facility_id", "month"),
-    "compliance": ("facility_id", "month"),
-    "revenue": ("facility_id", "month"),
-    "outreach": ("facility_id", "month", "channel"),
-}
 
 
 def dataset_columns(dataset: str) -> list[str]:
-    return [*GRAIN[dataset], *COLUMN_TYPES[dataset]]
+    """The documented columns of a dataset frame, in order (from its spec in data/specs.py)."""
+    return list(DATASETS[dataset].columns)
 
 
 def fetch_dataset(
     engine: Engine, dataset: str, filt: DataFilter | None = None, *, source: Source = "materialized"
 ) -> pd.DataFrame:
     """Read one dataset; `filt=None` reads the whole view. `source='live'` computes it from the raw tables."""
-    if dataset not in COLUMN_TYPES:
+    if dataset not in DATASET_NAMES:
         raise KeyError(f"unknown dataset {dataset!r}")
     sql = read_sql(f"queries/{dataset}.sql")
     if source == "live":
@@ -69,19 +46,23 @@ def fetch_dataset(
 
 
 def _typed_frame(dataset: str, rows: Sequence[tuple]) -> pd.DataFrame:
-    """Build the frame column by column with numpy: 3-4x faster than from_records plus astype for small reads."""
+    """Build the frame column by column with numpy: 3-4x faster than from_records plus astype for small reads.
+
+    Counts are int64, rates and growth float64, money exact Decimal objects (None where undefined).
+    """
+    spec = DATASETS[dataset]
     columns = dataset_columns(dataset)
     values = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
     data: dict[str, object] = {}
     for name, column in zip(columns, values, strict=True):
-        kind = COLUMN_TYPES[dataset].get(name)
+        kind = spec.column(name).kind
         if name == "month":
             data[name] = np.array(column, dtype="datetime64[D]").astype("datetime64[ns]")
-        elif name == "facility_id" or kind == _INT:
+        elif name == "facility_id" or kind is Kind.COUNT:
             data[name] = np.array(column, dtype="int64")
-        elif kind == _FLOAT:
+        elif kind in (Kind.DERIVED, Kind.GROWTH):
             data[name] = np.array([np.nan if v is None else v for v in column], dtype="float64")
-        else:  # channel, and money kept as exact Decimal objects (None where undefined)
+        else:  # channel, and money
             data[name] = np.array(column, dtype=object)
     return pd.DataFrame(data, columns=columns)
 

@@ -7,6 +7,7 @@ Nothing here knows about users: scope arrives as facility ids, so no cached obje
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -80,7 +81,14 @@ class AnalyticsService:
         self, dataset: str, filt: DataFilter, by: list[str], *, unmasked: bool = False
     ) -> pd.DataFrame:
         """Totals of the selection grouped by `by` (e.g. ['month']), from published cells only."""
-        return aggregate_published(self.select(dataset, filt, unmasked=unmasked).frame, by, DATASETS[dataset])
+        return self.aggregates(dataset, filt, [by], unmasked=unmasked)[0]
+
+    def aggregates(
+        self, dataset: str, filt: DataFilter, groupings: Sequence[Sequence[str]], *, unmasked: bool = False
+    ) -> list[pd.DataFrame]:
+        """Several groupings of one selection (a page's charts), selecting the rows once."""
+        frame = self.select(dataset, filt, unmasked=unmasked).frame
+        return [aggregate_published(frame, list(by), DATASETS[dataset]) for by in groupings]
 
     def kpis(self, filt: DataFilter, *, unmasked: bool = False) -> dict[str, Any]:
         """The kpis row (DESIGN.md §5) of the selection; the channel filter narrows the outreach figures only."""

@@ -74,9 +74,9 @@ def update(facility_ids: Any, start: Any, end: Any) -> tuple[Any, ...]:
     except PageError as exc:
         return *blank_figures(TITLES, str(exc)), problem(str(exc)), no_update
     svc, filt, k = ctx.service, ctx.filt, ctx.threshold
-    by_month = svc.aggregate(DATASET, filt, ["month"])
+    by_month, by_facility = svc.aggregates(DATASET, filt, [["month"], FACILITY])
     return (
-        compliance_rate_by_facility(svc.aggregate(DATASET, filt, FACILITY), threshold=k),
+        compliance_rate_by_facility(by_facility, threshold=k),
         violations_by_month(by_month, threshold=k),
         avg_score_trend(by_month, threshold=k),
         None if len(by_month) else no_data(),

@@ -64,11 +64,13 @@ def update(facility_ids: Any, start: Any, end: Any, channel: Any) -> tuple[Any, 
     except PageError as exc:
         return *blank_figures(TITLES, str(exc)), problem(str(exc)), no_update
     svc, filt, k = ctx.service, ctx.filt, ctx.threshold
-    by_channel = svc.aggregate(DATASET, filt, ["channel"])
+    by_channel, by_month_channel, by_facility_channel = svc.aggregates(
+        DATASET, filt, [["channel"], ["month", "channel"], ["facility_id", "facility_name", "channel"]]
+    )
     return (
         rates_by_channel(by_channel, threshold=k),
-        volume_by_channel_month(svc.aggregate(DATASET, filt, ["month", "channel"]), threshold=k),
-        response_heatmap(svc.aggregate(DATASET, filt, ["facility_id", "facility_name", "channel"]), threshold=k),
+        volume_by_channel_month(by_month_channel, threshold=k),
+        response_heatmap(by_facility_channel, threshold=k),
         None if len(by_channel) else no_data(),
         freshness(svc.as_of().get(DATASET)),
     )

@@ -64,9 +64,9 @@ def update(facility_ids: Any, start: Any, end: Any) -> tuple[Any, ...]:
     except PageError as exc:
         return *blank_figures(TITLES, str(exc)), None, problem(str(exc)), no_update
     svc, filt, k = ctx.service, ctx.filt, ctx.threshold
-    by_month = svc.aggregate(DATASET, filt, ["month"])
-    overall = svc.aggregate(DATASET, filt, []) if len(by_month) else by_month
-    by_facility = svc.aggregate(DATASET, filt, FACILITY)
+    by_month, overall, by_facility = svc.aggregates(DATASET, filt, [["month"], [], FACILITY])
+    if not len(by_month):
+        overall = by_month
     return (
         funnel(overall, threshold=k),
         applications_hires_by_month(by_month, threshold=k),

@@ -60,10 +60,10 @@ def update(facility_ids: Any, start: Any, end: Any) -> tuple[Any, ...]:
     except PageError as exc:
         return *blank_figures(TITLES, str(exc)), problem(str(exc)), no_update
     svc, filt, k = ctx.service, ctx.filt, ctx.threshold
-    by_month = svc.aggregate(DATASET, filt, ["month"])
+    by_month, by_facility = svc.aggregates(DATASET, filt, [["month"], FACILITY])
     return (
         revenue_by_month(by_month, threshold=k),
-        revenue_by_facility(svc.aggregate(DATASET, filt, FACILITY), threshold=k),
+        revenue_by_facility(by_facility, threshold=k),
         revenue_per_placement(by_month, threshold=k),
         None if len(by_month) else no_data(),
         freshness(svc.as_of().get(DATASET)),
