@@ -91,7 +91,7 @@ class DatasetCache:
         ttl_seconds: int,
         *,
         namespace: str = "default",
-        local_entries: int = 16,
+        local_entries: int = 128,
     ) -> None:
         self.namespace = namespace
         self.backend = backend

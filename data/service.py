@@ -3,10 +3,12 @@
 Order of work (DESIGN.md §2): read a whole view -> mask it once per data generation -> cache -> narrow by the
 caller's facilities (always an explicit list, resolved by auth/) and filters -> aggregate published cells only.
 Nothing here knows about users: scope arrives as facility ids, so no cached object belongs to anyone.
+Frames handed out are shared with the cache: callers treat them as read-only (derive new frames, never assign).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,14 +88,35 @@ class AnalyticsService:
     def aggregates(
         self, dataset: str, filt: DataFilter, groupings: Sequence[Sequence[str]], *, unmasked: bool = False
     ) -> list[pd.DataFrame]:
-        """Several groupings of one selection (a page's charts), selecting the rows once."""
-        frame = self.select(dataset, filt, unmasked=unmasked).frame
-        return [aggregate_published(frame, list(by), DATASETS[dataset]) for by in groupings]
+        """Several groupings of one selection (a page's charts), selecting the rows once; cached per selection."""
+        parts = ("aggregates", dataset, self._selection_key(filt, unmasked), "|".join(",".join(by) for by in groupings))
+
+        def compute() -> list[pd.DataFrame]:
+            frame = self.select(dataset, filt, unmasked=unmasked).frame
+            return [aggregate_published(frame, list(by), DATASETS[dataset]) for by in groupings]
+
+        return self.cache.get_or_compute(parts, compute)
 
     def kpis(self, filt: DataFilter, *, unmasked: bool = False) -> dict[str, Any]:
         """The kpis row (DESIGN.md §5) of the selection; the channel filter narrows the outreach figures only."""
-        frames = {name: self.select(name, filt, unmasked=unmasked).frame for name in DATASET_NAMES}
-        return kpi_totals(frames)
+
+        def compute() -> dict[str, Any]:
+            frames = {name: self.select(name, filt, unmasked=unmasked).frame for name in DATASET_NAMES}
+            return kpi_totals(frames)
+
+        return dict(self.cache.get_or_compute(("kpis", self._selection_key(filt, unmasked)), compute))
+
+    def _selection_key(self, filt: DataFilter, unmasked: bool) -> str:
+        """A cache key part for a selection: its explicit facilities (hashed), months, channel and masking mode.
+
+        Totals of published cells depend only on these, never on who asks, so users with the same selection share
+        them; the facility list is always the caller's resolved scope (select() refuses anything else).
+        """
+        if filt.facility_ids is None:
+            raise ScopeRequired("resolve the caller's facility scope to an explicit list before selecting data")
+        facilities = hashlib.sha256(",".join(map(str, filt.facility_ids)).encode()).hexdigest()[:20]
+        mode = "unmasked" if unmasked else f"masked-k{self.policy.threshold}-{int(self.policy.enabled)}"
+        return f"{facilities}:{filt.start:%Y-%m}:{filt.end:%Y-%m}:{filt.channel or '*'}:{mode}"
 
     def oldest_as_of(self) -> datetime | None:
         stamps = list(self.as_of().values())
