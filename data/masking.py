@@ -53,7 +53,7 @@ def mask(df: pd.DataFrame, spec: DatasetSpec, policy: MaskPolicy) -> MaskResult:
         for name, values in counts.items():
             # An NA count is one a previous masking hid: it stays hidden (idempotence).
             hidden[name] = np.isnan(values) | ((values >= 1) & (values < k))
-        _complementary(spec.groups, counts, hidden)
+        _complementary(spec.groups, counts, hidden, k)
         # Derived figures only once complementary suppression is final, in spec order so that money built on
         # money (avg_invoice on revenue) sees its input's final state.
         prev_pos: np.ndarray | None = None
@@ -134,8 +134,16 @@ def _count_values(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series).to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _complementary(groups: tuple[Group, ...], values: dict[str, np.ndarray], hidden: dict[str, np.ndarray]) -> None:
-    """DESIGN §6 rule 3, in place: passes over the groups until none has exactly one hidden member.
+def _complementary(
+    groups: tuple[Group, ...], values: dict[str, np.ndarray], hidden: dict[str, np.ndarray], k: int
+) -> None:
+    """DESIGN §6 rule 3, in place: passes over the groups until none needs a fix.
+
+    A group needs one when exactly one member is hidden (it equals the whole minus the rest), and also when the
+    whole is published and its hidden parts add up to 1..k-1: that sum is itself a small count anyone can work
+    out (applications 12, pending 10, hired and rejected hidden: both are exactly 1). DESIGN §6 names only the
+    first case; the second is the same disclosure one step removed. The sum is taken from published values only,
+    so re-masking a masked frame finds the same groups.
 
     Rows are independent, so each group step is vectorised over the rows that need a fix; the order of groups
     within a pass is the order in the spec, as the rule prescribes. Hidden cells only ever get added, so the
@@ -147,7 +155,11 @@ def _complementary(groups: tuple[Group, ...], values: dict[str, np.ndarray], hid
         for group in groups:
             members = group.members
             hid = np.column_stack([hidden[m] for m in members])
-            rows = np.flatnonzero(hid.sum(axis=1) == 1)
+            whole = values[members[0]]
+            published_parts = sum(np.where(hidden[m], 0.0, np.nan_to_num(values[m])) for m in members[1:])
+            hidden_sum = whole - published_parts
+            small_remainder = ~hid[:, 0] & (hid[:, 1:].sum(axis=1) >= 2) & (hidden_sum >= 1) & (hidden_sum < k)
+            rows = np.flatnonzero((hid.sum(axis=1) == 1) | small_remainder)
             if rows.size == 0:
                 continue
             hid = hid[rows]

@@ -219,8 +219,9 @@ REVENUE = DatasetSpec(
     fields=(
         *_grain("facility_id", "month"),
         *_counts("invoices", "placements"),
-        # Money follows placements (DESIGN §6 rule 2): revenue of fewer than k placements describes them.
-        Column("revenue", Kind.MONEY, inputs=("placements",)),
+        # Money follows placements (DESIGN §6 rule 2): revenue of fewer than k placements describes them. It also
+        # follows invoices: invoices.placement_id may be null, and then a few invoices would show their amounts.
+        Column("revenue", Kind.MONEY, inputs=("placements", "invoices")),
         _ratio("avg_invoice", "revenue", "invoices", Kind.MONEY, quantum=CENTS),
         _ratio("revenue_per_placement", "revenue", "placements", Kind.MONEY, quantum=CENTS),
         Column("mom_growth", Kind.GROWTH, inputs=("revenue",)),

@@ -289,6 +289,13 @@ def test_inconsistent_group_still_terminates() -> None:
     assert one(PIPELINE, row)[SUPPRESSED] == ["applications", "hired", "conversion_rate", "time_to_fill_days"]
 
 
+def test_hidden_parts_adding_up_to_less_than_k_take_another_member() -> None:
+    # 12 applications, 10 pending published: hired + rejected = 2, so both would be exactly 1.
+    row = one(PIPELINE, pipeline_row(hired=1, rejected=1, pending=10, screened=12, interviewed=12, offered=12))
+    assert row[SUPPRESSED][:3] == ["hired", "rejected", "pending"]
+    assert row["applications"] == 12
+
+
 def test_two_primary_cells_need_no_complement() -> None:
     row = one(PIPELINE, pipeline_row(hired=2, rejected=3, pending=30, screened=35, interviewed=5, offered=5))
     assert row[SUPPRESSED] == ["hired", "rejected", "conversion_rate", "time_to_fill_days"]
@@ -353,11 +360,11 @@ def test_money_follows_placements() -> None:
     assert row["revenue"] is None and row["invoices"] == 9
 
 
-def test_avg_invoice_also_follows_invoices() -> None:
+def test_money_also_follows_invoices() -> None:
+    # Invoices without a placement: three invoices must not show their amounts (extension of DESIGN §6 rule 2).
     row = one(REVENUE, revenue_row(placements=0, invoices=3))
-    assert row[SUPPRESSED] == ["invoices", "avg_invoice"]
-    assert row["revenue"] == Decimal("1000.00")
-    assert row["revenue_per_placement"] is None  # undefined: no placements
+    assert row[SUPPRESSED] == ["invoices", "revenue", "avg_invoice", "revenue_per_placement", "mom_growth"]
+    assert row["revenue"] is None and row["avg_invoice"] is None
 
 
 def test_mom_growth_hidden_when_previous_month_revenue_is() -> None:
@@ -604,7 +611,11 @@ thresholds = st.integers(2, 15)
 
 
 def reference_suppressed(df: pd.DataFrame, spec: DatasetSpec, k: int) -> list[list[str]]:
-    """The rules of DESIGN §6, row by row in plain Python: an independent model of the vectorised masker."""
+    """The rules of DESIGN §6, row by row in plain Python: an independent model of the vectorised masker.
+
+    Rule 3 includes the extension documented in data/masking.py: a published whole whose hidden parts add up to
+    1..k-1 also needs one more member hidden.
+    """
     records = df.to_dict("records")
     hidden: list[set[str]] = []
     for r in records:
@@ -613,7 +624,10 @@ def reference_suppressed(df: pd.DataFrame, spec: DatasetSpec, k: int) -> list[li
         while changed:
             changed = False
             for g in spec.groups:
-                if sum(m in h for m in g.members) != 1:
+                n_hidden = sum(m in h for m in g.members)
+                remainder = r[g.whole] - sum(r[m] for m in g.parts if m not in h) if g.whole not in h else None
+                small_remainder = n_hidden >= 2 and remainder is not None and 1 <= remainder < k
+                if n_hidden != 1 and not small_remainder:
                     continue
                 candidates = [(r[m], i) for i, m in enumerate(g.members) if m not in h and r[m] > 0]
                 if candidates:
