@@ -6,10 +6,12 @@ import logging
 from pathlib import Path
 
 import dash
-from flask import jsonify
+from flask import Flask, jsonify
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.api import api
 from dashboard.errors import register_error_handlers
+from dashboard.exports import init_exports
 from dashboard.extensions import init_analytics, init_refresh
 from dashboard.security import init_security
 from dashboard.settings import Settings, load_settings
@@ -46,10 +48,12 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server.json.sort_keys = False  # JSON fields keep the documented order (CSV headers follow it too)
     server.extensions["recruit.settings"] = settings
     server.extensions["recruit.engine"] = get_engine(settings.database_url)
+    trust_proxies(server, settings.proxy_fix_hops)
     init_refresh(server, settings, init_analytics(server, settings))
     init_security(server, settings)
     register_error_handlers(server)
     server.register_blueprint(api)
+    init_exports(server, server.extensions["recruit.analytics"])
 
     @server.get("/health")
     def health():
@@ -59,10 +63,21 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     return app
 
 
+def trust_proxies(server: Flask, hops: int) -> None:
+    """Behind `hops` proxies, take the client address and scheme from X-Forwarded-* (per-IP login limits, audit).
+
+    With 0 (the default) the headers are ignored: anyone could forge them when nothing in front strips them.
+    """
+    if hops > 0:
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
 def _register_pages(app: dash.Dash) -> None:
     """Import page modules explicitly (STYLE.md §2) and lay out the shell around the page container."""
     from dash import html
 
+    import pages._exports  # the export menus' callbacks
+    import pages.admin
     import pages.compliance
     import pages.outreach
     import pages.overview

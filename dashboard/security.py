@@ -13,13 +13,15 @@ from flask import Flask, Response, redirect, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
+from plotly.io.json import to_json_plotly
 
 from auth import views
 from auth.context import current_engine, signed_in_user
 from auth.errors import AuthenticationRequired
-from auth.permissions import raise_for_access, required_permission
+from auth.permissions import has_permission, raise_for_access, required_permission
 from auth.tokens import user_for_token
 from auth.users import User, get_user
+from components.admin import not_allowed
 from dashboard.settings import Settings
 
 OPEN_PATHS = frozenset({"/login", "/logout", "/health", "/favicon.ico", "/_favicon.ico"})
@@ -30,6 +32,7 @@ MACHINE_PREFIXES = ("/_", "/api/", "/export/")
 MACHINE_PATHS = frozenset({"/api", "/export"})
 DASH_UPDATE_PATH = "/_dash-update-component"
 PAGES_LOCATION_ID = "_pages_location"  # the dcc.Location of dash.page_container (dash 4.4)
+PAGES_CONTENT_ID, PAGES_STORE_ID = "_pages_content", "_pages_store"  # the router's outputs (dash 4.4)
 
 # Only failed sign-ins count: the sixth rapid failure for one email, or the 21st from one address, gets 429.
 LOGIN_LIMIT_PER_EMAIL = "5 per minute"
@@ -126,11 +129,24 @@ def guard() -> Response | None:
             target = request.full_path if request.query_string else path
             return redirect("/login?" + urlencode({"next": target}))
         raise AuthenticationRequired()
-    for page in (path, _routed_page()):
-        permission = required_permission(page) if page else None
-        if permission is not None:
-            raise_for_access(user, permission)
+    permission = required_permission(path)
+    if permission is not None:
+        raise_for_access(user, permission)
+    routed = _routed_page()
+    permission = required_permission(routed) if routed else None
+    if permission is not None and not has_permission(user, permission):
+        # In-app navigation: the router's answer is a "not allowed" page (a 403 would leave the old page on
+        # screen with no word); the page's own layout and callbacks still never run.
+        return _not_allowed_route(f"not allowed: your role ({user.role}) cannot open {routed}")
     return None
+
+
+def _not_allowed_route(message: str) -> Response:
+    """What Dash's page router would answer, with the not-allowed content in place of the page."""
+    content = not_allowed(message).to_plotly_json()
+    body = {"multi": True, "response": {PAGES_CONTENT_ID: {"children": content},
+                                        PAGES_STORE_ID: {"data": {"title": "Not allowed"}}}}
+    return Response(to_json_plotly(body), mimetype="application/json")
 
 
 def _routed_page() -> str | None:

@@ -51,6 +51,14 @@ def parse_database_url(raw: str) -> str:
     return url
 
 
+def parse_proxy_hops(raw: str) -> int:
+    """PROXY_FIX_HOPS: how many proxies in front of the app set X-Forwarded-*; 0 (default) trusts none."""
+    hops = parse_int("PROXY_FIX_HOPS", raw, minimum=0)
+    if hops > 5:
+        raise SettingsError(f"PROXY_FIX_HOPS must be at most 5 (the proxies in front of the app), got {hops}")
+    return hops
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
@@ -65,6 +73,7 @@ class Settings:
     scheduler_enabled: bool = True
     log_level: str = "INFO"
     session_idle_minutes: int = 480
+    proxy_fix_hops: int = 0
     demo: bool = False
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -108,5 +117,6 @@ def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = Fals
         scheduler_enabled=parse_bool("SCHEDULER_ENABLED", get("SCHEDULER_ENABLED") or "true"),
         log_level=log_level,
         session_idle_minutes=parse_int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES") or "480", minimum=1),
+        proxy_fix_hops=parse_proxy_hops(get("PROXY_FIX_HOPS") or "0"),
         demo=demo,
     )

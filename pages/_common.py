@@ -19,8 +19,10 @@ from dash import Input, Output, callback, clientside_callback, dcc, html
 from dash.development.base_component import Component
 from flask import current_app
 
-from auth.context import Scope, optional_user_scope
+from auth import audit
+from auth.context import Scope, client_ip, current_engine, optional_user_scope
 from auth.errors import AuthError
+from components.admin import is_on, unmasked_banner, unmasked_switch
 from components.figures import empty_figure
 from components.formatting import NO_DATA_HINT, NO_DATA_MESSAGE
 from components.layout import empty_state, filter_bar, freshness_banner, navbar
@@ -43,6 +45,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("Revenue", "/revenue"),
     ("Outreach", "/outreach"),
 )
+ADMIN_LINK = ("Admin", "/admin")  # admins only; the admin page has no filters to carry
 MONTH_SPAN = 36  # months offered in the month pickers, ending at the later of this month and the chosen end
 
 # Writes the query string into the address bar without notifying dcc.Location (which would re-render the page).
@@ -68,6 +71,7 @@ class PageContext:
     scope: Scope
     service: AnalyticsService
     filt: DataFilter
+    unmasked: bool = False  # an admin asked for unsuppressed figures (already audited)
 
     @property
     def threshold(self) -> int:
@@ -79,17 +83,30 @@ def analytics() -> AnalyticsService:
     return current_app.extensions[ANALYTICS_KEY]
 
 
-def page_context(facility_ids: Any, start: Any, end: Any, channel: Any = None) -> PageContext:
-    """Validate raw filter values and resolve the facilities against the caller's scope, or raise PageError."""
+def page_context(
+    facility_ids: Any, start: Any, end: Any, channel: Any = None, *, unmasked: Any = None, page: str | None = None
+) -> PageContext:
+    """Validate raw filter values and resolve the facilities against the caller's scope, or raise PageError.
+
+    `unmasked` is the page's switch value: on, it needs view_unmasked (refused otherwise) and is audited as
+    unmasked_view with target `page`.
+    """
     scope = optional_user_scope()
     if scope is None:
         raise PageError("Sign in to see this page.")
     try:
         filt = build_filter(_as_list(facility_ids), start or None, end or None, channel or None)
         resolved = scope.resolve(filt.facility_ids)
+        if is_on(unmasked):
+            scope.require("view_unmasked")
     except (FilterError, AuthError) as exc:
         raise PageError(str(exc)) from None
-    return PageContext(scope, analytics(), replace(filt, facility_ids=resolved))
+    filt = replace(filt, facility_ids=resolved)
+    if is_on(unmasked):
+        audit.record(current_engine(), "unmasked_view", user_id=scope.user.id, target=page,
+                     details={"facility_ids": list(resolved), "start": f"{filt.start:%Y-%m}",
+                              "end": f"{filt.end:%Y-%m}", "source": "page"}, ip=client_ip())
+    return PageContext(scope, analytics(), filt, unmasked=is_on(unmasked))
 
 
 def previous_period(filt: DataFilter) -> DataFilter:
@@ -169,6 +186,8 @@ def page_frame(
                         className="page-header",
                     ),
                     controls,
+                    unmasked_switch(page_id, allowed=scope.can("view_unmasked")),
+                    html.Div(id=f"{page_id}-unmasked-banner"),
                     html.Div(id=f"{page_id}-status", role="status", **{"aria-live": "polite"}),
                     *body(scope),
                 ],
@@ -184,13 +203,12 @@ def page_frame(
 
 
 def nav(scope: Scope, active_path: str, search: str) -> html.Header:
-    """The navbar with every page link carrying the current filters."""
-    return navbar(
-        scope.user.email,
-        scope.user.role,
-        [(label, f"{path}{search}") for label, path in PAGES],
-        active_path=f"{active_path}{search}",
-    )
+    """The navbar with every page link carrying the current filters (and Admin for admins)."""
+    links = [(label, f"{path}{search}") for label, path in PAGES]
+    if scope.can("manage_users"):
+        links.append(ADMIN_LINK)
+    active = active_path if active_path == ADMIN_LINK[1] else f"{active_path}{search}"
+    return navbar(scope.user.email, scope.user.role, links, active_path=active)
 
 
 def month_choices(start: str | None, end: str | None) -> list[date]:
@@ -229,6 +247,17 @@ def register_url_sync(page_id: str, path: str, *, with_channel: bool = False) ->
         Output(f"{page_id}-url-sync", "data"),
         Input(f"{page_id}-search", "data"),
     )
+
+    @callback(
+        Output(f"{page_id}-unmasked-banner", "children"),
+        Input(f"{page_id}-unmasked", "value"),
+        prevent_initial_call=True,
+    )
+    def unmasked_notice(value: Any) -> Any:
+        scope = optional_user_scope()
+        if not is_on(value) or scope is None or not scope.can("view_unmasked"):
+            return None
+        return unmasked_banner(analytics().policy.threshold)
 
 
 def problem(message: str) -> html.Div:

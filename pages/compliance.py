@@ -11,7 +11,8 @@ from dash.exceptions import PreventUpdate
 
 from auth.context import Scope
 from auth.errors import AuthError
-from components.compliance import avg_score_trend, compliance_rate_by_facility, violations_by_month
+from components.charts import PAGE_CHARTS
+from components.export_menu import export_menu, report_button
 from components.layout import chart_card
 from components.tables import VIOLATION_COLUMNS, data_table
 from data.queries import violations
@@ -29,15 +30,18 @@ from pages._common import (
 PAGE, PATH, DATASET = "compliance", "/compliance", "compliance"
 TITLES = ("Compliance rate by facility", "Violations by month and severity", "Average compliance score")
 FACILITY = ["facility_id", "facility_name"]
+CHARTS = PAGE_CHARTS[PAGE]  # the figures, shared with the exports
 
 
 def body(scope: Scope) -> list[Any]:
     cards: list[Any] = [
+        report_button(PAGE),
         html.Div(
             [
-                chart_card("compliance-by-facility", TITLES[0], go.Figure()),
-                chart_card("compliance-violations-by-month", TITLES[1], go.Figure()),
-                chart_card("compliance-score", TITLES[2], go.Figure()),
+                chart_card("compliance-by-facility", TITLES[0], go.Figure(), actions=export_menu(PAGE, "by-facility")),
+                chart_card("compliance-violations-by-month", TITLES[1], go.Figure(),
+                           actions=export_menu(PAGE, "violations-by-month")),
+                chart_card("compliance-score", TITLES[2], go.Figure(), actions=export_menu(PAGE, "score")),
             ],
             className="chart-grid",
         )
@@ -67,18 +71,18 @@ def layout(**query: Any) -> html.Div:
     Input("compliance-facility", "value"),
     Input("compliance-start", "value"),
     Input("compliance-end", "value"),
+    Input("compliance-unmasked", "value"),
 )
-def update(facility_ids: Any, start: Any, end: Any) -> tuple[Any, ...]:
+def update(facility_ids: Any, start: Any, end: Any, unmasked: Any = None) -> tuple[Any, ...]:
     try:
-        ctx = page_context(facility_ids, start, end)
+        ctx = page_context(facility_ids, start, end, unmasked=unmasked, page=PAGE)
     except PageError as exc:
         return *blank_figures(TITLES, str(exc)), problem(str(exc)), no_update
     svc, filt, k = ctx.service, ctx.filt, ctx.threshold
-    by_month, by_facility = svc.aggregates(DATASET, filt, [["month"], FACILITY])
+    frames = svc.aggregates(DATASET, filt, CHARTS.groupings, unmasked=ctx.unmasked)
+    by_month = frames[0]
     return (
-        compliance_rate_by_facility(by_facility, threshold=k),
-        violations_by_month(by_month, threshold=k),
-        avg_score_trend(by_month, threshold=k),
+        *CHARTS.figures(frames, k).values(),
         None if len(by_month) else no_data(),
         freshness(svc.as_of().get(DATASET)),
     )

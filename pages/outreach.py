@@ -9,8 +9,9 @@ import plotly.graph_objects as go
 from dash import Input, Output, callback, html, no_update
 
 from auth.context import Scope
+from components.charts import PAGE_CHARTS
+from components.export_menu import export_menu, report_button
 from components.layout import chart_card
-from components.outreach import rates_by_channel, response_heatmap, volume_by_channel_month
 from pages._common import (
     PageError,
     blank_figures,
@@ -23,6 +24,7 @@ from pages._common import (
 )
 
 PAGE, PATH, DATASET = "outreach", "/outreach", "outreach"
+CHARTS = PAGE_CHARTS[PAGE]  # the figures, shared with the exports
 TITLES = (
     "Response and conversion by channel",
     "Messages sent by channel and month",
@@ -32,11 +34,12 @@ TITLES = (
 
 def body(_scope: Scope) -> list[Any]:
     return [
+        report_button(PAGE),
         html.Div(
             [
-                chart_card("outreach-rates", TITLES[0], go.Figure()),
-                chart_card("outreach-volume", TITLES[1], go.Figure()),
-                chart_card("outreach-heatmap", TITLES[2], go.Figure()),
+                chart_card("outreach-rates", TITLES[0], go.Figure(), actions=export_menu(PAGE, "rates")),
+                chart_card("outreach-volume", TITLES[1], go.Figure(), actions=export_menu(PAGE, "volume")),
+                chart_card("outreach-heatmap", TITLES[2], go.Figure(), actions=export_menu(PAGE, "heatmap")),
             ],
             className="chart-grid",
         )
@@ -57,20 +60,18 @@ def layout(**query: Any) -> html.Div:
     Input("outreach-start", "value"),
     Input("outreach-end", "value"),
     Input("outreach-channel", "value"),
+    Input("outreach-unmasked", "value"),
 )
-def update(facility_ids: Any, start: Any, end: Any, channel: Any) -> tuple[Any, ...]:
+def update(facility_ids: Any, start: Any, end: Any, channel: Any, unmasked: Any = None) -> tuple[Any, ...]:
     try:
-        ctx = page_context(facility_ids, start, end, channel)
+        ctx = page_context(facility_ids, start, end, channel, unmasked=unmasked, page=PAGE)
     except PageError as exc:
         return *blank_figures(TITLES, str(exc)), problem(str(exc)), no_update
     svc, filt, k = ctx.service, ctx.filt, ctx.threshold
-    by_channel, by_month_channel, by_facility_channel = svc.aggregates(
-        DATASET, filt, [["channel"], ["month", "channel"], ["facility_id", "facility_name", "channel"]]
-    )
+    frames = svc.aggregates(DATASET, filt, CHARTS.groupings, unmasked=ctx.unmasked)
+    by_channel = frames[0]
     return (
-        rates_by_channel(by_channel, threshold=k),
-        volume_by_channel_month(by_month_channel, threshold=k),
-        response_heatmap(by_facility_channel, threshold=k),
+        *CHARTS.figures(frames, k).values(),
         None if len(by_channel) else no_data(),
         freshness(svc.as_of().get(DATASET)),
     )

@@ -9,6 +9,7 @@ import pandas as pd
 from dash import Input, Output, callback, html, no_update
 
 from auth.context import Scope
+from components.export_menu import report_button
 from components.overview import kpi_tiles
 from data.filters import DataFilter
 from data.service import AnalyticsService
@@ -40,19 +41,19 @@ TREND_FIELDS: dict[str, dict[str, str]] = {
 
 
 def body(_scope: Scope) -> list[Any]:
-    return [html.Div(id="overview-kpis", className="kpi-section")]
+    return [report_button(PAGE), html.Div(id="overview-kpis", className="kpi-section")]
 
 
 def layout(**query: Any) -> html.Div:
     return page_frame(PAGE, PATH, "Overview", query, body, dataset=None)
 
 
-def monthly_trends(service: AnalyticsService, filt: DataFilter) -> pd.DataFrame:
+def monthly_trends(service: AnalyticsService, filt: DataFilter, *, unmasked: bool = False) -> pd.DataFrame:
     """One row per month with each tile's total from service.aggregate; `suppressed` lists the hidden ones."""
     trends = pd.DataFrame({"month": pd.to_datetime(pd.Series([], dtype="datetime64[ns]"))})
     hidden: dict[pd.Timestamp, list[str]] = {}
     for dataset, fields in TREND_FIELDS.items():
-        totals = service.aggregate(dataset, filt, ["month"]).rename(columns=fields)
+        totals = service.aggregate(dataset, filt, ["month"], unmasked=unmasked).rename(columns=fields)
         for month, partial, *values in totals[["month", "partial", *fields.values()]].itertuples(index=False):
             gone = [f for f, v in zip(fields.values(), values, strict=True) if partial and pd.isna(v)]
             hidden.setdefault(month, []).extend(gone)
@@ -68,15 +69,17 @@ def monthly_trends(service: AnalyticsService, filt: DataFilter) -> pd.DataFrame:
     Input("overview-facility", "value"),
     Input("overview-start", "value"),
     Input("overview-end", "value"),
+    Input("overview-unmasked", "value"),
 )
-def update(facility_ids: Any, start: Any, end: Any) -> tuple[Any, ...]:
+def update(facility_ids: Any, start: Any, end: Any, unmasked: Any = None) -> tuple[Any, ...]:
     try:
-        ctx = page_context(facility_ids, start, end)
+        ctx = page_context(facility_ids, start, end, unmasked=unmasked, page=PAGE)
     except PageError as exc:
         return None, problem(str(exc)), no_update
     svc, filt = ctx.service, ctx.filt
-    trends = monthly_trends(svc, filt)
-    tiles = kpi_tiles(svc.kpis(filt), svc.kpis(previous_period(filt)), trends, threshold=ctx.threshold)
+    trends = monthly_trends(svc, filt, unmasked=ctx.unmasked)
+    now, before = svc.kpis(filt, unmasked=ctx.unmasked), svc.kpis(previous_period(filt), unmasked=ctx.unmasked)
+    tiles = kpi_tiles(now, before, trends, threshold=ctx.threshold)
     return tiles, None if len(trends) else no_data(), freshness(as_of(svc, None))
 
 

@@ -9,8 +9,9 @@ import plotly.graph_objects as go
 from dash import Input, Output, callback, html, no_update
 
 from auth.context import Scope
+from components.charts import PAGE_CHARTS
+from components.export_menu import export_menu, report_button
 from components.layout import chart_card
-from components.pipeline import applications_hires_by_month, funnel, time_to_fill_by_month
 from components.tables import PIPELINE_COLUMNS, data_table
 from pages._common import (
     PageError,
@@ -27,15 +28,17 @@ PAGE, PATH, DATASET = "pipeline", "/pipeline", "pipeline"
 TITLES = ("Hiring funnel", "Applications and hires by month", "Time to fill by month")
 FACILITY = ["facility_id", "facility_name"]
 TABLE_COLUMNS = tuple(c for c in PIPELINE_COLUMNS if c.field != "month")
+CHARTS = PAGE_CHARTS[PAGE]  # the figures, shared with the exports
 
 
 def body(_scope: Scope) -> list[Any]:
     return [
+        report_button(PAGE),
         html.Div(
             [
-                chart_card("pipeline-funnel", TITLES[0], go.Figure()),
-                chart_card("pipeline-by-month", TITLES[1], go.Figure()),
-                chart_card("pipeline-time-to-fill", TITLES[2], go.Figure()),
+                chart_card("pipeline-funnel", TITLES[0], go.Figure(), actions=export_menu(PAGE, "funnel")),
+                chart_card("pipeline-by-month", TITLES[1], go.Figure(), actions=export_menu(PAGE, "by-month")),
+                chart_card("pipeline-time-to-fill", TITLES[2], go.Figure(), actions=export_menu(PAGE, "time-to-fill")),
             ],
             className="chart-grid",
         ),
@@ -57,20 +60,18 @@ def layout(**query: Any) -> html.Div:
     Input("pipeline-facility", "value"),
     Input("pipeline-start", "value"),
     Input("pipeline-end", "value"),
+    Input("pipeline-unmasked", "value"),
 )
-def update(facility_ids: Any, start: Any, end: Any) -> tuple[Any, ...]:
+def update(facility_ids: Any, start: Any, end: Any, unmasked: Any = None) -> tuple[Any, ...]:
     try:
-        ctx = page_context(facility_ids, start, end)
+        ctx = page_context(facility_ids, start, end, unmasked=unmasked, page=PAGE)
     except PageError as exc:
         return *blank_figures(TITLES, str(exc)), None, problem(str(exc)), no_update
     svc, filt, k = ctx.service, ctx.filt, ctx.threshold
-    by_month, overall, by_facility = svc.aggregates(DATASET, filt, [["month"], [], FACILITY])
-    if not len(by_month):
-        overall = by_month
+    frames = svc.aggregates(DATASET, filt, CHARTS.groupings, unmasked=ctx.unmasked)
+    by_month, by_facility = frames[0], frames[2]
     return (
-        funnel(overall, threshold=k),
-        applications_hires_by_month(by_month, threshold=k),
-        time_to_fill_by_month(by_month, threshold=k),
+        *CHARTS.figures(frames, k).values(),
         data_table(by_facility, columns=TABLE_COLUMNS, table_id="pipeline-grid", threshold=k),
         None if len(by_month) else no_data(),
         freshness(svc.as_of().get(DATASET)),

@@ -9,8 +9,9 @@ import plotly.graph_objects as go
 from dash import Input, Output, callback, html, no_update
 
 from auth.context import Scope
+from components.charts import PAGE_CHARTS
+from components.export_menu import export_menu, report_button
 from components.layout import chart_card
-from components.revenue import revenue_by_facility, revenue_by_month, revenue_per_placement
 from pages._common import (
     PageError,
     blank_figures,
@@ -25,15 +26,17 @@ from pages._common import (
 PAGE, PATH, DATASET = "revenue", "/revenue", "revenue"
 TITLES = ("Revenue by month", "Revenue by facility", "Revenue per placement by month")
 FACILITY = ["facility_id", "facility_name"]
+CHARTS = PAGE_CHARTS[PAGE]  # the figures, shared with the exports
 
 
 def body(_scope: Scope) -> list[Any]:
     return [
+        report_button(PAGE),
         html.Div(
             [
-                chart_card("revenue-by-month", TITLES[0], go.Figure()),
-                chart_card("revenue-by-facility", TITLES[1], go.Figure()),
-                chart_card("revenue-per-placement", TITLES[2], go.Figure()),
+                chart_card("revenue-by-month", TITLES[0], go.Figure(), actions=export_menu(PAGE, "by-month")),
+                chart_card("revenue-by-facility", TITLES[1], go.Figure(), actions=export_menu(PAGE, "by-facility")),
+                chart_card("revenue-per-placement", TITLES[2], go.Figure(), actions=export_menu(PAGE, "per-placement")),
             ],
             className="chart-grid",
         )
@@ -53,18 +56,18 @@ def layout(**query: Any) -> html.Div:
     Input("revenue-facility", "value"),
     Input("revenue-start", "value"),
     Input("revenue-end", "value"),
+    Input("revenue-unmasked", "value"),
 )
-def update(facility_ids: Any, start: Any, end: Any) -> tuple[Any, ...]:
+def update(facility_ids: Any, start: Any, end: Any, unmasked: Any = None) -> tuple[Any, ...]:
     try:
-        ctx = page_context(facility_ids, start, end)
+        ctx = page_context(facility_ids, start, end, unmasked=unmasked, page=PAGE)
     except PageError as exc:
         return *blank_figures(TITLES, str(exc)), problem(str(exc)), no_update
     svc, filt, k = ctx.service, ctx.filt, ctx.threshold
-    by_month, by_facility = svc.aggregates(DATASET, filt, [["month"], FACILITY])
+    frames = svc.aggregates(DATASET, filt, CHARTS.groupings, unmasked=ctx.unmasked)
+    by_month = frames[0]
     return (
-        revenue_by_month(by_month, threshold=k),
-        revenue_by_facility(by_facility, threshold=k),
-        revenue_per_placement(by_month, threshold=k),
+        *CHARTS.figures(frames, k).values(),
         None if len(by_month) else no_data(),
         freshness(svc.as_of().get(DATASET)),
     )

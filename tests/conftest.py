@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import psycopg
@@ -200,3 +201,52 @@ def make_user(app) -> Callable[..., tuple[object, str]]:
         return create_user(engine, email, password, role, facilities), password
 
     return factory
+
+
+class OwnDatabase:
+    """A database of one test's own behind the session app (for tests that refresh or otherwise write)."""
+
+    password = "correct horse battery"
+
+    def __init__(self, url: str, service: object, jobs: object) -> None:
+        self.url, self.service, self.jobs = url, service, jobs
+        self.engine: Engine = service.engine
+
+    def user(self, role: str, facilities: tuple[int, ...] = ()) -> object:
+        from auth.users import create_user
+
+        return create_user(self.engine, f"{role}-{uuid.uuid4().hex[:10]}@test.example", self.password, role,
+                           facilities or ((1,) if role == "recruiter" else ()))
+
+    @contextmanager
+    def table_locked(self, table: str) -> Iterator[None]:
+        """Lock a table a view is computed from, so a refresh of that view stays running until the block ends."""
+        with psycopg.connect(_libpq(self.url)) as conn:
+            conn.execute(f"lock table {table} in access exclusive mode")
+            yield
+            conn.rollback()
+
+
+@pytest.fixture
+def own_db(make_database: Callable[[], str], app, monkeypatch: pytest.MonkeyPatch) -> Iterator[OwnDatabase]:
+    """A migrated database with one facility (id 1) and no data, swapped in as the app's engine, analytics service
+    (in-process cache) and refresh jobs for this test. Create its users with `own_db.user(role)`."""
+    from cachelib import SimpleCache
+
+    from data.cache import DatasetCache, LocalGeneration
+    from data.engine import psycopg_connection
+    from data.jobs import RefreshJobs
+    from data.masking import MaskPolicy
+    from data.service import AnalyticsService
+
+    url = make_database()
+    engine = get_engine(url)
+    with psycopg_connection(engine) as conn:
+        conn.execute("insert into recruiting.facilities (id, name) values (1, 'Harbor General')")
+    service = AnalyticsService(engine, DatasetCache(SimpleCache(), LocalGeneration(), 300),
+                               MaskPolicy(enabled=True, threshold=5))
+    jobs = RefreshJobs(engine, on_success=service.cache.generation.bump)
+    for key, value in (("recruit.engine", engine), ("recruit.analytics", service), ("recruit.jobs", jobs)):
+        monkeypatch.setitem(app.server.extensions, key, value)
+    yield OwnDatabase(url, service, jobs)
+    jobs.shutdown()

@@ -34,11 +34,20 @@ class DashCaller:
         body = {
             "output": key,
             "outputs": outputs if key.startswith("..") else outputs[0],
-            "inputs": [_input(name, value, prop) for name, value in inputs.items()],
+            "inputs": self.inputs(key, inputs, prop),
             "changedPropIds": [_prop_id(next(iter(inputs)), prop)],
             "state": [],
         }
         return self.client.post("/_dash-update-component", json=body)
+
+    def inputs(self, key: str, given: dict[str, Any], prop: str) -> list[dict[str, Any]]:
+        """The callback's declared inputs in order, valued from `given`; inputs not given (a switch the test does
+        not care about, say) are sent as None, as for a component that has no value yet."""
+        values = {_prop_id(name, prop): value for name, value in given.items()}
+        declared = self.app.callback_map[key]["inputs"]
+        unknown = set(values) - {f"{d['id']}.{d['property']}" for d in declared}
+        assert not unknown, f"{key} has no input(s) {sorted(unknown)}"
+        return [{**d, "value": values.get(f"{d['id']}.{d['property']}")} for d in declared]
 
     def __call__(self, output_id: str, inputs: dict[str, Any], prop: str = "value") -> dict[str, Any] | None:
         answer = self.response(output_id, inputs, prop)
@@ -50,13 +59,8 @@ class DashCaller:
 
 
 def _prop_id(name: str, prop: str) -> str:
-    return name if "." in name else f"{name}.{prop}"
-
-
-def _input(name: str, value: Any, prop: str) -> dict[str, Any]:
     """`name` is a component id (property `prop`) or 'id.property'."""
-    cid, _, own = _prop_id(name, prop).rpartition(".")
-    return {"id": cid, "property": own, "value": value}
+    return name if "." in name else f"{name}.{prop}"
 
 
 @pytest.fixture

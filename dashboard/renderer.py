@@ -1,0 +1,140 @@
+"""Static chart export: one warm headless Chromium (kaleido 1.x) per process, started on the first export.
+
+kaleido's own `start_sync_server()` waits forever when the browser cannot start (its worker thread dies before it
+takes the first task), so this keeps an equivalent warm `kaleido.Kaleido` on an event loop of its own, with a
+start-up timeout, a render timeout, and a restart when the browser has gone away. Starting a browser costs about
+2-5 s; a warm render about 0.15-0.5 s (docs/PERFORMANCE.md). Several request threads may render at once: the
+browser has `tabs` tabs and kaleido queues the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+import plotly.graph_objects as go
+
+from components.export_render import RendererUnavailable
+
+log = logging.getLogger(__name__)
+DEFAULT_BROWSERS = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
+RETRY_AFTER_S = 30.0  # after a failed start, answer 503 at once for this long instead of retrying every request
+
+
+def default_browser_path() -> str | None:
+    """BROWSER_PATH (the variable choreographer reads), else Debian's Chromium or the first browser on PATH."""
+    if explicit := os.environ.get("BROWSER_PATH"):
+        return explicit
+    for name in DEFAULT_BROWSERS:
+        if found := shutil.which(name):
+            return found
+    return None
+
+
+class ChartRenderer:
+    """Renders plotly figures to PNG, SVG or PDF bytes in a browser kept warm between calls."""
+
+    def __init__(self, browser_path: str | None, *, tabs: int = 2, start_timeout: float = 45.0,
+                 render_timeout: float = 60.0) -> None:
+        self.browser_path = browser_path
+        self.tabs = tabs
+        self.start_timeout = start_timeout
+        self.render_timeout = render_timeout
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._kaleido: Any = None
+        self._failed_at: float | None = None
+        self._failure = ""
+
+    @property
+    def running(self) -> bool:
+        return self._kaleido is not None
+
+    def render(self, figure: go.Figure | dict, fmt: str, *, width: int, height: int, scale: float = 1) -> bytes:
+        return self.render_many([figure], fmt, width=width, height=height, scale=scale)[0]
+
+    def render_many(self, figures: Sequence[go.Figure | dict], fmt: str, *, width: int, height: int,
+                    scale: float = 1) -> list[bytes]:
+        """Each figure rendered (in parallel over the browser's tabs); RendererUnavailable when no browser."""
+        opts = {"format": fmt, "width": width, "height": height, "scale": scale}
+        specs = [f.to_plotly_json() if isinstance(f, go.Figure) else f for f in figures]
+        for attempt in (1, 2):
+            kaleido, loop = self._ensure_started()
+            future = asyncio.run_coroutine_threadsafe(self._render(kaleido, specs, opts), loop)
+            try:
+                return future.result(timeout=self.render_timeout * max(1, len(specs)))
+            except FutureTimeout:
+                future.cancel()
+                self._discard("a render timed out")
+                raise RendererUnavailable("chart rendering timed out; try again") from None
+            except Exception as exc:  # the browser died under us: restart once, then give up
+                if attempt == 2 or not self._browser_gone(exc):
+                    raise
+                self._discard(f"browser went away ({type(exc).__name__})")
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        with self._lock:
+            self._discard("closed")
+
+    @staticmethod
+    async def _render(kaleido: Any, specs: list[dict], opts: dict[str, Any]) -> list[bytes]:
+        return list(await asyncio.gather(*(kaleido.calc_fig(spec, opts=opts) for spec in specs)))
+
+    def _ensure_started(self) -> tuple[Any, asyncio.AbstractEventLoop]:
+        with self._lock:
+            if self._kaleido is not None and self._loop is not None:
+                return self._kaleido, self._loop
+            if self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_AFTER_S:
+                raise RendererUnavailable(self._failure)
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="chart-renderer", daemon=True).start()
+            future = asyncio.run_coroutine_threadsafe(self._open(), loop)
+            try:
+                kaleido = future.result(timeout=self.start_timeout)
+            except Exception as exc:
+                future.cancel()
+                loop.call_soon_threadsafe(loop.stop)
+                self._failed_at = time.monotonic()
+                self._failure = (f"chart images are unavailable: the headless browser "
+                                 f"({self.browser_path or 'not found'}) could not be started "
+                                 f"({type(exc).__name__}); CSV exports still work")
+                log.error("%s: %s", self._failure, exc)
+                raise RendererUnavailable(self._failure) from None
+            self._loop, self._kaleido, self._failed_at = loop, kaleido, None
+            log.info("chart renderer started (%s, %d tabs)", self.browser_path, self.tabs)
+            return kaleido, loop
+
+    async def _open(self) -> Any:
+        import kaleido  # imported on first export: importing it is not free and most processes never export
+
+        if self.browser_path is None or not os.access(self.browser_path, os.X_OK):
+            raise FileNotFoundError(f"no executable browser at {self.browser_path!r}")
+        # mathjax=False: kaleido would fetch MathJax from a CDN, and this network may be closed.
+        renderer = kaleido.Kaleido(n=self.tabs, timeout=self.render_timeout, path=self.browser_path, mathjax=False)
+        await renderer.open()
+        return renderer
+
+    def _discard(self, why: str) -> None:
+        kaleido, loop = self._kaleido, self._loop
+        self._kaleido = self._loop = None
+        if kaleido is None or loop is None:
+            return
+        log.warning("chart renderer stopped: %s", why)
+        try:
+            asyncio.run_coroutine_threadsafe(kaleido.close(), loop).result(timeout=10)
+        except Exception as exc:  # closing a dead browser may fail; the loop goes either way
+            log.debug("closing the renderer: %s", exc)
+        loop.call_soon_threadsafe(loop.stop)
+
+    @staticmethod
+    def _browser_gone(exc: BaseException) -> bool:
+        name = type(exc).__name__
+        return "Closed" in name or "Broken" in name or isinstance(exc, ConnectionError | EOFError)

@@ -1,0 +1,63 @@
+"""components/admin.py: status words, durations, tables and the unsuppressed-figures switch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from components.admin import (
+    NO_SCHEDULER,
+    JobView,
+    fmt_duration,
+    is_on,
+    job_text,
+    runs_table,
+    unmasked_switch,
+    views_table,
+)
+
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
+
+def job(status: str, **extra) -> JobView:
+    base = {"job_id": "j1", "views": ["pipeline", "revenue"], "started_at": NOW - timedelta(seconds=3),
+            "duration_ms": None, "error": None}
+    return JobView(status=status, **{**base, **extra})
+
+
+def test_job_text_uses_the_status_words() -> None:
+    assert job_text(job("queued"), NOW) == "Pipeline, Revenue: queued"
+    assert job_text(job("running"), NOW) == "Pipeline, Revenue: running for 3.0 s"
+    assert job_text(job("succeeded", duration_ms=1234), NOW) == "Pipeline, Revenue: succeeded in 1.2 s"
+    assert job_text(job("failed", error="revenue: canceling statement due to statement timeout"), NOW) == (
+        "Pipeline, Revenue: failed: revenue: canceling statement due to statement timeout")
+
+
+def test_fmt_duration() -> None:
+    assert [fmt_duration(v) for v in (None, 85, 1234, 95_000)] == ["—", "85 ms", "1.2 s", "1 min 35 s"]
+
+
+def test_runs_table_names_trigger_and_who() -> None:
+    rows = [{"started_at": NOW, "view": "revenue", "trigger": "api", "status": "failed", "duration_ms": 40,
+             "user_email": "a@x.example", "error": "boom"},
+            {"started_at": NOW, "view": "pipeline", "trigger": "schedule", "status": "skipped", "duration_ms": None,
+             "user_email": None, "error": None}]
+    table = runs_table(rows, table_id="t").to_plotly_json()
+    body = table["props"]["children"][1].children
+    cells = [[td.children for td in tr.children] for tr in body]
+    assert cells[0] == ["2026-06-15 12:00 UTC", "Revenue", "API", "failed", "40 ms", "a@x.example", "boom"]
+    assert cells[1][2] == "schedule" and cells[1][5] == "scheduler"
+    assert runs_table([], table_id="t").children == "No refresh has run yet."
+
+
+def test_views_table_without_scheduler() -> None:
+    table = views_table({"pipeline": NOW, "revenue": None}, None, {"pipeline": "running"}, table_id="v")
+    cells = [[td.children for td in tr.children] for tr in table.children[1].children]
+    assert cells == [["Pipeline", "running", "2026-06-15 12:00 UTC", NO_SCHEDULER],
+                     ["Revenue", "idle", "never", NO_SCHEDULER]]
+
+
+def test_switch_is_offered_to_admins_only() -> None:
+    assert unmasked_switch("pipeline", allowed=True).options
+    hidden = unmasked_switch("pipeline", allowed=False)
+    assert hidden.options == [] and hidden.style == {"display": "none"} and hidden.id == "pipeline-unmasked"
+    assert is_on(["on"]) and not is_on([]) and not is_on(None) and not is_on("off")
