@@ -171,22 +171,6 @@ def queue_stats() -> Response:
                    recent=recent)
 
 
-@api.get("/export/<dataset>.csv")
-def export_csv(dataset: str) -> Response:
-    if dataset not in DATASET_NAMES:
-        raise NotFound(f"unknown dataset {dataset!r}; choose from {', '.join(DATASET_NAMES)}")
-    filt, unmasked = parse_request_filter(dataset)
-    scope = current_user_scope()
-    scope.require("export")
-    selection = analytics().select(dataset, filt, unmasked=unmasked)
-    text = rows_as_csv(dataset, selection.frame)
-    audit.record(analytics().engine, "export", user_id=scope.user.id, target=f"{dataset}.csv",
-                 details={**filters_json(filt), "suppressed_cells": selection.suppressed_cells,
-                          "unmasked": unmasked}, ip=client_ip())
-    name = f"{dataset}_{_month(filt.start)}_{_month(filt.end)}.csv"
-    return Response(text, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
 @api.get("/openapi.json")
 def openapi() -> Response:
     return jsonify(openapi_document())

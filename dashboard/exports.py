@@ -44,6 +44,8 @@ from data.queries import DATASET_NAMES
 from data.service import AnalyticsService
 
 exports = Blueprint("exports", __name__, url_prefix="/export")
+# The CSV export lives under the API's prefix (DESIGN §7) but is served by the same exporter as the menus.
+csv_exports = Blueprint("csv_exports", __name__, url_prefix="/api/v1/export")
 EXPORTS_KEY = "recruit.exports"
 RENDERER_KEY = "recruit.renderer"
 KPI_DATASET = "kpis"
@@ -207,6 +209,7 @@ def init_exports(server: Flask, service: AnalyticsService) -> Exporter:
     exporter = Exporter(service)
     server.extensions[EXPORTS_KEY] = exporter
     server.register_blueprint(exports)
+    server.register_blueprint(csv_exports)
     return exporter
 
 
@@ -233,6 +236,14 @@ def report_export(page: str) -> Response:
     file = exporter().report(current_user_scope(), filt, page,
                              all_facilities=not request.args.getlist("facility_id"), unmasked=unmasked)
     return _send(file)
+
+
+@csv_exports.get("/<dataset>.csv")
+def csv_export(dataset: str) -> Response:
+    if dataset not in DATASET_NAMES:
+        raise NotFound(f"unknown dataset {dataset!r}; choose from {', '.join(DATASET_NAMES)}")
+    filt, unmasked = parse_request_filter(dataset)
+    return _send(exporter().csv(current_user_scope(), filt, dataset, unmasked=unmasked))
 
 
 @exports.get("/<path:rest>")
