@@ -9,10 +9,10 @@ Frames handed out are shared with the cache: callers treat them as read-only (de
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -24,6 +24,9 @@ from data.queries import DATASET_NAMES, facilities, fetch_dataset
 from data.refresh import last_refreshed
 from data.specs import DATASETS
 from data.totals import aggregate_published, kpi_totals
+
+
+T = TypeVar("T")
 
 
 class ScopeRequired(ValueError):
@@ -105,6 +108,14 @@ class AnalyticsService:
             return kpi_totals(frames)
 
         return dict(self.cache.get_or_compute(("kpis", self._selection_key(filt, unmasked)), compute))
+
+    def remember(self, kind: tuple[object, ...], filt: DataFilter, compute: Callable[[], T], *,
+                 unmasked: bool = False) -> T:
+        """Cache something built only from this selection's published totals (e.g. a page's figures).
+
+        Keyed like the totals: selection, masking mode and data generation, never the user.
+        """
+        return self.cache.get_or_compute((*kind, self._selection_key(filt, unmasked)), compute)
 
     def _selection_key(self, filt: DataFilter, unmasked: bool) -> str:
         """A cache key part for a selection: its explicit facilities (hashed), months, channel and masking mode.

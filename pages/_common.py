@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, callback, clientside_callback, dcc, html
 from dash.development.base_component import Component
@@ -23,6 +24,7 @@ from auth import audit
 from auth.context import Scope, client_ip, current_engine, optional_user_scope
 from auth.errors import AuthError
 from components.admin import is_on, unmasked_banner, unmasked_switch
+from components.charts import PageCharts
 from components.figures import empty_figure
 from components.formatting import NO_DATA_HINT, NO_DATA_MESSAGE
 from components.layout import empty_state, filter_bar, freshness_banner, navbar
@@ -76,6 +78,16 @@ class PageContext:
     @property
     def threshold(self) -> int:
         return self.service.policy.threshold
+
+    def charts(self, charts: PageCharts) -> tuple[list[pd.DataFrame], list[dict[str, Any]]]:
+        """The page's totals and its figures as plotly JSON, both cached per selection (never per user)."""
+        frames = self.service.aggregates(charts.dataset, self.filt, charts.groupings, unmasked=self.unmasked)
+
+        def build() -> list[dict[str, Any]]:
+            return [figure.to_plotly_json() for figure in charts.figures(frames, self.threshold).values()]
+
+        figures = self.service.remember(("figures", charts.page), self.filt, build, unmasked=self.unmasked)
+        return frames, figures
 
 
 def analytics() -> AnalyticsService:

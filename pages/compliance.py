@@ -78,11 +78,11 @@ def update(facility_ids: Any, start: Any, end: Any, unmasked: Any = None) -> tup
         ctx = page_context(facility_ids, start, end, unmasked=unmasked, page=PAGE)
     except PageError as exc:
         return *blank_figures(TITLES, str(exc)), problem(str(exc)), no_update
-    svc, filt, k = ctx.service, ctx.filt, ctx.threshold
-    frames = svc.aggregates(DATASET, filt, CHARTS.groupings, unmasked=ctx.unmasked)
+    svc = ctx.service
+    frames, figures = ctx.charts(CHARTS)
     by_month = frames[0]
     return (
-        *CHARTS.figures(frames, k).values(),
+        *figures,
         None if len(by_month) else no_data(),
         freshness(svc.as_of().get(DATASET)),
     )

@@ -67,11 +67,11 @@ def update(facility_ids: Any, start: Any, end: Any, channel: Any, unmasked: Any 
         ctx = page_context(facility_ids, start, end, channel, unmasked=unmasked, page=PAGE)
     except PageError as exc:
         return *blank_figures(TITLES, str(exc)), problem(str(exc)), no_update
-    svc, filt, k = ctx.service, ctx.filt, ctx.threshold
-    frames = svc.aggregates(DATASET, filt, CHARTS.groupings, unmasked=ctx.unmasked)
+    svc = ctx.service
+    frames, figures = ctx.charts(CHARTS)
     by_channel = frames[0]
     return (
-        *CHARTS.figures(frames, k).values(),
+        *figures,
         None if len(by_channel) else no_data(),
         freshness(svc.as_of().get(DATASET)),
     )

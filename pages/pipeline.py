@@ -67,11 +67,11 @@ def update(facility_ids: Any, start: Any, end: Any, unmasked: Any = None) -> tup
         ctx = page_context(facility_ids, start, end, unmasked=unmasked, page=PAGE)
     except PageError as exc:
         return *blank_figures(TITLES, str(exc)), None, problem(str(exc)), no_update
-    svc, filt, k = ctx.service, ctx.filt, ctx.threshold
-    frames = svc.aggregates(DATASET, filt, CHARTS.groupings, unmasked=ctx.unmasked)
+    svc, k = ctx.service, ctx.threshold
+    frames, figures = ctx.charts(CHARTS)
     by_month, by_facility = frames[0], frames[2]
     return (
-        *CHARTS.figures(frames, k).values(),
+        *figures,
         data_table(by_facility, columns=TABLE_COLUMNS, table_id="pipeline-grid", threshold=k),
         None if len(by_month) else no_data(),
         freshness(svc.as_of().get(DATASET)),
