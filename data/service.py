@@ -25,7 +25,6 @@ from data.refresh import last_refreshed
 from data.specs import DATASETS
 from data.totals import aggregate_published, kpi_totals
 
-
 T = TypeVar("T")
 
 
