@@ -67,10 +67,12 @@ class Caller:
         key = next(k for k in self.app.callback_map if f"{output_id}." in k)
         parts = [p.rsplit(".", 1) for p in key.strip(".").split("...")]
         outputs = [{"id": cid, "property": prop} for cid, prop in parts]
+        # Every input the callback declares, in its order; ones not given (e.g. the admin switch) are empty.
+        declared = self.app.callback_map[key]["inputs"]
         body = {
             "output": key,
             "outputs": outputs if key.startswith("..") else outputs[0],
-            "inputs": [{"id": cid, "property": "value", "value": value} for cid, value in inputs.items()],
+            "inputs": [{"id": d["id"], "property": d["property"], "value": inputs.get(d["id"])} for d in declared],
             "changedPropIds": [f"{next(iter(inputs))}.value"],
             "state": [],
         }
@@ -101,21 +103,24 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--database", help="use this existing, seeded and refreshed database instead of seeding one")
     args = parser.parse_args()
 
     server = parse_database_url(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
-    name = f"bench_pages_{uuid.uuid4().hex[:6]}"
+    name = args.database or f"bench_pages_{uuid.uuid4().hex[:6]}"
     libpq = server.replace("postgresql+psycopg://", "postgresql://", 1)
-    with psycopg.connect(libpq, autocommit=True) as admin:
-        admin.execute(f'create database "{name}"')
+    if not args.database:
+        with psycopg.connect(libpq, autocommit=True) as admin:
+            admin.execute(f'create database "{name}"')
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     try:
         engine = get_engine(url)
         migrate(engine)
-        started = time.perf_counter()
-        seed(engine, SeedConfig(args.applications, args.facilities, args.months))
-        refresh_views(engine, ["all"], trigger="cli")
-        print(f"seeded and refreshed {args.applications:,} applications in {time.perf_counter() - started:.1f} s")
+        if not args.database:
+            started = time.perf_counter()
+            seed(engine, SeedConfig(args.applications, args.facilities, args.months))
+            refresh_views(engine, ["all"], trigger="cli")
+            print(f"seeded and refreshed {args.applications:,} applications in {time.perf_counter() - started:.1f} s")
         settings = Settings(
             database_url=url,
             redis_url=os.environ.get("REDIS_URL"),
@@ -154,7 +159,7 @@ def main() -> None:
                   f"{statistics.median(warm):.0f} ms | {p95(warm):.0f} ms |")
     finally:
         dispose_all()
-        if not args.keep:
+        if not args.keep and not args.database:
             with psycopg.connect(libpq, autocommit=True) as admin:
                 admin.execute(f'drop database if exists "{name}" with (force)')
 

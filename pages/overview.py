@@ -77,10 +77,15 @@ def update(facility_ids: Any, start: Any, end: Any, unmasked: Any = None) -> tup
     except PageError as exc:
         return None, problem(str(exc)), no_update
     svc, filt = ctx.service, ctx.filt
-    trends = monthly_trends(svc, filt, unmasked=ctx.unmasked)
-    now, before = svc.kpis(filt, unmasked=ctx.unmasked), svc.kpis(previous_period(filt), unmasked=ctx.unmasked)
-    tiles = kpi_tiles(now, before, trends, threshold=ctx.threshold)
-    return tiles, None if len(trends) else no_data(), freshness(as_of(svc, None))
+
+    def build() -> tuple[Any, bool]:
+        trends = monthly_trends(svc, filt, unmasked=ctx.unmasked)
+        now, before = svc.kpis(filt, unmasked=ctx.unmasked), svc.kpis(previous_period(filt), unmasked=ctx.unmasked)
+        return kpi_tiles(now, before, trends, threshold=ctx.threshold), bool(len(trends))
+
+    # The tiles depend only on the selection's published totals: cached like them, never per user.
+    tiles, has_data = svc.remember(("overview-tiles",), filt, build, unmasked=ctx.unmasked)
+    return tiles, None if has_data else no_data(), freshness(as_of(svc, None))
 
 
 register_url_sync(PAGE, PATH)
