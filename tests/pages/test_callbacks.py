@@ -322,3 +322,17 @@ def test_refresh_and_generation_bump_show_new_data(
     after = trace(dash_call("pipeline-funnel", inputs)["pipeline-by-month"], "Applications")["y"][0]
     assert own_database.cache.misses > misses
     assert after == before + 25
+
+
+def test_the_drill_down_sends_at_most_the_newest_rows_and_says_so(
+    dash_call: DashCaller, make_user: Callable, auth: Any, monkeypatch: Any
+) -> None:
+    import pages.compliance
+
+    admin, password = make_user("admin")
+    auth.login(admin.email, password)
+    monkeypatch.setattr(pages.compliance, "UI_VIOLATION_ROWS", 3)
+    out = dash_call("compliance-violations", filters("compliance"))["compliance-violations"]
+    rows = find(out, "compliance-violations-grid")["props"]["rowData"]
+    assert len(rows) == 3
+    assert "Showing the newest 3 failed checks" in json.dumps(out)
