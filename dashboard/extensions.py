@@ -51,7 +51,7 @@ def analytics() -> AnalyticsService:
 
 def init_refresh(server: Flask, settings: Settings, service: AnalyticsService) -> RefreshJobs:
     """Refresh jobs for the button and the API, and the in-process scheduler when SCHEDULER_ENABLED."""
-    jobs = RefreshJobs(service.engine, on_success=service.cache.generation.bump)
+    jobs = RefreshJobs(service.engine, on_success=service.refreshed)
     server.extensions[JOBS_KEY] = jobs
     server.extensions[SCHEDULER_KEY] = None
     if settings.scheduler_enabled:

@@ -57,6 +57,18 @@ class AnalyticsService:
             lambda: mask(fetch_dataset(self.engine, dataset), DATASETS[dataset], policy),
         )
 
+    def refreshed(self) -> None:
+        """After a refresh: retire every cached entry (one generation bump) and rebuild the masked views at once.
+
+        The first reader after a refresh then finds the views already masked (in Redis, for every process)
+        instead of paying to read and mask all four.
+        """
+        self.cache.generation.bump()
+        for dataset in DATASET_NAMES:
+            self.masked_view(dataset)
+        self.facilities()
+        self.as_of()
+
     def facilities(self) -> pd.DataFrame:
         """Every facility (id, name, region, state, kind); callers narrow it to a scope."""
         return self.cache.get_or_compute(("facilities",), lambda: facilities(self.engine))

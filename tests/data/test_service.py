@@ -40,3 +40,13 @@ def test_a_selection_needs_an_explicit_scope(service):
         service.aggregates("pipeline", DataFilter(None, date(2026, 1, 1), date(2026, 6, 1)), [["month"]])
     with pytest.raises(ScopeRequired):
         service.kpis(DataFilter(None, date(2026, 1, 1), date(2026, 6, 1)))
+
+
+def test_after_a_refresh_the_views_are_already_masked_for_the_next_reader(service):
+    service.masked_view("pipeline")
+    generation = service.cache.generation.current()
+    service.refreshed()
+    assert service.cache.generation.current() == generation + 1
+    misses = service.cache.misses
+    service.select("outreach", selection(1))
+    assert service.cache.misses == misses, "the first read after the refresh found the masked view cached"
