@@ -25,9 +25,10 @@ from auth.context import Scope, client_ip, current_engine, optional_user_scope
 from auth.errors import AuthError
 from components.admin import is_on, unmasked_banner, unmasked_switch
 from components.charts import PageCharts
+from components.export_menu import export_menu, report_button
 from components.figures import empty_figure
 from components.formatting import NO_DATA_HINT, NO_DATA_MESSAGE
-from components.layout import empty_state, filter_bar, freshness_banner, navbar
+from components.layout import chart_card, empty_state, filter_bar, freshness_banner, navbar
 from data.filters import (
     CHANNELS,
     DataFilter,
@@ -319,3 +320,21 @@ def _as_int(value: Any) -> Any:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return value
+
+
+def chart_grid(charts: PageCharts) -> list[Component]:
+    """The page's report button and one card per chart (in the order of components/charts.py), with export menus."""
+    cards = [
+        chart_card(charts.component_id(c.chart_id), c.title, go.Figure(), actions=export_menu(charts.page, c.chart_id))
+        for c in charts.charts
+    ]
+    return [report_button(charts.page), html.Div(cards, className="chart-grid")]
+
+
+def chart_outputs(charts: PageCharts) -> list[Output]:
+    """The `figure` output of every chart of the page, in the order `PageContext.charts` returns them."""
+    return [Output(charts.component_id(c.chart_id), "figure") for c in charts.charts]
+
+
+def chart_titles(charts: PageCharts) -> tuple[str, ...]:
+    return tuple(c.title for c in charts.charts)

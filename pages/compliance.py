@@ -5,20 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-import plotly.graph_objects as go
 from dash import Input, Output, callback, html, no_update
 from dash.exceptions import PreventUpdate
 
 from auth.context import Scope
 from auth.errors import AuthError
 from components.charts import PAGE_CHARTS
-from components.export_menu import export_menu, report_button
 from components.layout import chart_card
 from components.tables import VIOLATION_COLUMNS, data_table
 from data.queries import violations
 from pages._common import (
     PageError,
     blank_figures,
+    chart_grid,
+    chart_outputs,
+    chart_titles,
     freshness,
     no_data,
     page_context,
@@ -30,24 +31,12 @@ from pages._common import (
 PAGE, PATH, DATASET = "compliance", "/compliance", "compliance"
 # Record-level rows sent to the browser at most: 5,000 rows of PII made a 3.4 MB answer and took half a second.
 UI_VIOLATION_ROWS = 500
-TITLES = ("Compliance rate by facility", "Violations by month and severity", "Average compliance score")
-FACILITY = ["facility_id", "facility_name"]
 CHARTS = PAGE_CHARTS[PAGE]  # the figures, shared with the exports
+TITLES = chart_titles(CHARTS)
 
 
 def body(scope: Scope) -> list[Any]:
-    cards: list[Any] = [
-        report_button(PAGE),
-        html.Div(
-            [
-                chart_card("compliance-by-facility", TITLES[0], go.Figure(), actions=export_menu(PAGE, "by-facility")),
-                chart_card("compliance-violations-by-month", TITLES[1], go.Figure(),
-                           actions=export_menu(PAGE, "violations-by-month")),
-                chart_card("compliance-score", TITLES[2], go.Figure(), actions=export_menu(PAGE, "score")),
-            ],
-            className="chart-grid",
-        )
-    ]
+    cards: list[Any] = chart_grid(CHARTS)
     if scope.can("view_pii"):
         cards.append(
             chart_card(
@@ -65,9 +54,7 @@ def layout(**query: Any) -> html.Div:
 
 
 @callback(
-    Output("compliance-by-facility", "figure"),
-    Output("compliance-violations-by-month", "figure"),
-    Output("compliance-score", "figure"),
+    *chart_outputs(CHARTS),
     Output("compliance-status", "children"),
     Output("compliance-freshness", "children"),
     Input("compliance-facility", "value"),

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-import plotly.graph_objects as go
 from dash import Input, Output, callback, html, no_update
 
 from auth.context import Scope
 from components.charts import PAGE_CHARTS
-from components.export_menu import export_menu, report_button
-from components.layout import chart_card
 from pages._common import (
     PageError,
     blank_figures,
+    chart_grid,
+    chart_outputs,
+    chart_titles,
     freshness,
     no_data,
     page_context,
@@ -25,25 +25,11 @@ from pages._common import (
 
 PAGE, PATH, DATASET = "outreach", "/outreach", "outreach"
 CHARTS = PAGE_CHARTS[PAGE]  # the figures, shared with the exports
-TITLES = (
-    "Response and conversion by channel",
-    "Messages sent by channel and month",
-    "Response rate by channel and facility",
-)
+TITLES = chart_titles(CHARTS)
 
 
 def body(_scope: Scope) -> list[Any]:
-    return [
-        report_button(PAGE),
-        html.Div(
-            [
-                chart_card("outreach-rates", TITLES[0], go.Figure(), actions=export_menu(PAGE, "rates")),
-                chart_card("outreach-volume", TITLES[1], go.Figure(), actions=export_menu(PAGE, "volume")),
-                chart_card("outreach-heatmap", TITLES[2], go.Figure(), actions=export_menu(PAGE, "heatmap")),
-            ],
-            className="chart-grid",
-        )
-    ]
+    return chart_grid(CHARTS)
 
 
 def layout(**query: Any) -> html.Div:
@@ -51,9 +37,7 @@ def layout(**query: Any) -> html.Div:
 
 
 @callback(
-    Output("outreach-rates", "figure"),
-    Output("outreach-volume", "figure"),
-    Output("outreach-heatmap", "figure"),
+    *chart_outputs(CHARTS),
     Output("outreach-status", "children"),
     Output("outreach-freshness", "children"),
     Input("outreach-facility", "value"),

@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-import plotly.graph_objects as go
 from dash import Input, Output, callback, html, no_update
 
 from auth.context import Scope
 from components.charts import PAGE_CHARTS
-from components.export_menu import export_menu, report_button
 from components.layout import chart_card
 from components.tables import PIPELINE_COLUMNS, data_table
 from pages._common import (
     PageError,
     blank_figures,
+    chart_grid,
+    chart_outputs,
+    chart_titles,
     freshness,
     no_data,
     page_context,
@@ -25,23 +26,14 @@ from pages._common import (
 )
 
 PAGE, PATH, DATASET = "pipeline", "/pipeline", "pipeline"
-TITLES = ("Hiring funnel", "Applications and hires by month", "Time to fill by month")
-FACILITY = ["facility_id", "facility_name"]
 TABLE_COLUMNS = tuple(c for c in PIPELINE_COLUMNS if c.field != "month")
 CHARTS = PAGE_CHARTS[PAGE]  # the figures, shared with the exports
+TITLES = chart_titles(CHARTS)
 
 
 def body(_scope: Scope) -> list[Any]:
     return [
-        report_button(PAGE),
-        html.Div(
-            [
-                chart_card("pipeline-funnel", TITLES[0], go.Figure(), actions=export_menu(PAGE, "funnel")),
-                chart_card("pipeline-by-month", TITLES[1], go.Figure(), actions=export_menu(PAGE, "by-month")),
-                chart_card("pipeline-time-to-fill", TITLES[2], go.Figure(), actions=export_menu(PAGE, "time-to-fill")),
-            ],
-            className="chart-grid",
-        ),
+        *chart_grid(CHARTS),
         chart_card("pipeline-table", "By facility", html.Div(id="pipeline-table")),
     ]
 
@@ -51,9 +43,7 @@ def layout(**query: Any) -> html.Div:
 
 
 @callback(
-    Output("pipeline-funnel", "figure"),
-    Output("pipeline-by-month", "figure"),
-    Output("pipeline-time-to-fill", "figure"),
+    *chart_outputs(CHARTS),
     Output("pipeline-table", "children"),
     Output("pipeline-status", "children"),
     Output("pipeline-freshness", "children"),

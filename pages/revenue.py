@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-import plotly.graph_objects as go
 from dash import Input, Output, callback, html, no_update
 
 from auth.context import Scope
 from components.charts import PAGE_CHARTS
-from components.export_menu import export_menu, report_button
-from components.layout import chart_card
 from pages._common import (
     PageError,
     blank_figures,
+    chart_grid,
+    chart_outputs,
+    chart_titles,
     freshness,
     no_data,
     page_context,
@@ -24,23 +24,12 @@ from pages._common import (
 )
 
 PAGE, PATH, DATASET = "revenue", "/revenue", "revenue"
-TITLES = ("Revenue by month", "Revenue by facility", "Revenue per placement by month")
-FACILITY = ["facility_id", "facility_name"]
 CHARTS = PAGE_CHARTS[PAGE]  # the figures, shared with the exports
+TITLES = chart_titles(CHARTS)
 
 
 def body(_scope: Scope) -> list[Any]:
-    return [
-        report_button(PAGE),
-        html.Div(
-            [
-                chart_card("revenue-by-month", TITLES[0], go.Figure(), actions=export_menu(PAGE, "by-month")),
-                chart_card("revenue-by-facility", TITLES[1], go.Figure(), actions=export_menu(PAGE, "by-facility")),
-                chart_card("revenue-per-placement", TITLES[2], go.Figure(), actions=export_menu(PAGE, "per-placement")),
-            ],
-            className="chart-grid",
-        )
-    ]
+    return chart_grid(CHARTS)
 
 
 def layout(**query: Any) -> html.Div:
@@ -48,9 +37,7 @@ def layout(**query: Any) -> html.Div:
 
 
 @callback(
-    Output("revenue-by-month", "figure"),
-    Output("revenue-by-facility", "figure"),
-    Output("revenue-per-placement", "figure"),
+    *chart_outputs(CHARTS),
     Output("revenue-status", "children"),
     Output("revenue-freshness", "children"),
     Input("revenue-facility", "value"),
