@@ -122,7 +122,8 @@ def _passthrough(df: pd.DataFrame, by: list[str], sums: Sequence[str], derived: 
         if name not in df.columns:
             inputs_hidden = hidden(df, _inputs(spec)[0]) | hidden(df, _inputs(spec)[1])
             flags[name] = out[name].isna() & inputs_hidden
-    out[SUPPRESSED] = [[f for f in fields if flags[f].iloc[i]] for i in range(len(df))]
+    hidden_rows = {f: flags[f].to_numpy(dtype=bool) for f in fields}  # positional reads, not .iloc per cell
+    out[SUPPRESSED] = [[f for f in fields if hidden_rows[f][i]] for i in range(len(df))]
     out[PARTIAL] = partial_flags(df).to_numpy()
     out[EXCLUDED] = excluded_counts(df).to_numpy()
     return out.sort_values(by, kind="stable").reset_index(drop=True)
