@@ -110,7 +110,9 @@ def violations(engine: Engine, filt: DataFilter, *, limit: int = 5000) -> pd.Dat
         raise ValueError("violations need an explicit facility list (the caller's resolved scope)")
     params = {"facility_ids": list(filt.facility_ids), "start": filt.start, "end": filt.end, "limit": limit}
     with psycopg_connection(engine) as conn, conn.cursor() as cur:
-        cur.execute(read_sql("queries/violations.sql"), params)
+        # Never a prepared statement: its generic plan cannot see how many facilities are asked for and sorted
+        # every failed check of the selection (480 ms at 1M checks, 5 s at 10M, against 4 ms planned each time).
+        cur.execute(read_sql("queries/violations.sql"), params, prepare=False)
         rows = cur.fetchall()
     frame = pd.DataFrame.from_records(rows, columns=list(VIOLATION_COLUMNS))
     frame["month"] = pd.to_datetime(frame["month"])
