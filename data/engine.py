@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,3 +69,28 @@ def psycopg_connection(engine: Engine, *, autocommit: bool = False) -> Iterator[
                 conn.rollback()
             conn.autocommit = False
         raw.close()
+
+
+_gc_pauses = 0
+_gc_lock = threading.Lock()
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a bulk read allocates hundreds of thousands of objects.
+
+    Those allocations trigger full collections that doubled a whole-view read (45 -> 95 ms for the 36k-row outreach
+    view); the rows hold no reference cycles, so nothing is lost. Nested and concurrent pauses are counted, and the
+    collector comes back when the last one ends.
+    """
+    global _gc_pauses
+    with _gc_lock:
+        _gc_pauses += 1
+        gc.disable()
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0:
+                gc.enable()

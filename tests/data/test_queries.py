@@ -40,3 +40,18 @@ def test_facilities_lists_every_facility(seeded_engine):
     frame = facilities(seeded_engine)
     assert sorted(frame["id"]) == list(range(1, 10))
     assert frame["name"].is_unique
+
+
+def test_the_collector_is_paused_only_while_a_bulk_read_runs(seeded_engine):
+    import gc
+
+    from data.engine import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    fetch_dataset(seeded_engine, "pipeline")
+    assert gc.isenabled()
