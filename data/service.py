@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from data.cache import DatasetCache
+from data.engine import gc_paused
 from data.filters import DataFilter
 from data.masking import SUPPRESSED, MaskPolicy, MaskResult, mask
 from data.queries import DATASET_NAMES, facilities, fetch_dataset
@@ -52,10 +53,12 @@ class AnalyticsService:
         """The whole view, masked (or, for an admin who asked, with suppression off), from the cache."""
         policy = MaskPolicy(enabled=False, threshold=self.policy.threshold) if unmasked else self.policy
         mode = "masked" if policy.enabled else "unmasked"
-        return self.cache.get_or_compute(
-            (dataset, mode, policy.threshold),
-            lambda: mask(fetch_dataset(self.engine, dataset), DATASETS[dataset], policy),
-        )
+        # The whole read, mask and (un)pickle of a view allocates hundreds of thousands of objects: no GC pauses.
+        with gc_paused():
+            return self.cache.get_or_compute(
+                (dataset, mode, policy.threshold),
+                lambda: mask(fetch_dataset(self.engine, dataset), DATASETS[dataset], policy),
+            )
 
     def refreshed(self) -> None:
         """After a refresh: retire every cached entry (one generation bump) and rebuild the masked views at once.
