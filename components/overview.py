@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from components import theme
 from components.cells import Derived, Mean, Ratio, totals
-from components.figures import add_placeholders, ceiling, month_categories, plain, suppressed_at
+from components.figures import add_placeholders, ceiling, month_categories, new_figure, plain, suppressed_at
 from components.formatting import (
     MISSING,
     Kind,
@@ -168,10 +168,9 @@ def sparkline(trends: pd.DataFrame, field: str, *, threshold: int, derived: Deri
     else:
         data = totals(trends, ["month"], sums=[field])
     data["label"] = data["month"].map(fmt_month)
-    fig = go.Figure()
+    fig = new_figure("", height=48)
     fig.update_layout(
-        template=theme.TEMPLATE,
-        height=48,
+        title=None,
         margin={"l": 2, "r": 2, "t": 2, "b": 2},
         showlegend=False,
         xaxis={"visible": False, "type": "category", "categoryarray": month_categories(data["month"])},

@@ -89,20 +89,21 @@ def redact_pii(df: pd.DataFrame, spec_or_columns: DatasetSpec | Iterable[str], *
 
 
 def suppressed_matrix(frame: pd.DataFrame, columns: Iterable[str]) -> dict[str, np.ndarray]:
-    """Per column, a boolean array: True where the row's `suppressed` list names that column."""
+    """Per column, a boolean array: True where the row's `suppressed` list names that column.
+
+    Masked frames share one list object per hiding pattern (`_suppressed_lists`), so each distinct object is read
+    once and the answer spread to its rows; a frame with a list per row works too, just without the saving.
+    """
     if SUPPRESSED not in frame.columns:
         raise ValueError(f"not a masked frame: no {SUPPRESSED!r} column (totals need masked data)")
     names = list(columns)
-    out = {c: np.zeros(len(frame), dtype=bool) for c in names}
-    lists = [v if isinstance(v, list | tuple | np.ndarray) else () for v in frame[SUPPRESSED].tolist()]
-    lengths = np.fromiter((len(v) for v in lists), dtype=np.int64, count=len(lists))
-    if lengths.sum() == 0:
-        return out
-    rows = np.repeat(np.arange(len(lists)), lengths)
-    flat = np.array([name for v in lists for name in v], dtype=object)
-    for c in names:
-        out[c][rows[flat == c]] = True
-    return out
+    values = frame[SUPPRESSED].to_numpy(dtype=object)
+    if len(values) == 0:
+        return {c: np.zeros(0, dtype=bool) for c in names}
+    identities = np.fromiter(map(id, values), dtype=np.int64, count=len(values))
+    _, first, inverse = np.unique(identities, return_index=True, return_inverse=True)
+    patterns = [v if isinstance(v, list | tuple | np.ndarray) else () for v in values[first]]
+    return {c: np.array([c in p for p in patterns], dtype=bool)[inverse.reshape(-1)] for c in names}
 
 
 def previous_row_positions(df: pd.DataFrame, spec: DatasetSpec) -> np.ndarray:
