@@ -353,7 +353,7 @@ def worker_rss(master_pid: int | None) -> list[int]:
     return sorted(c.memory_info().rss // 2**20 for c in psutil.Process(master_pid).children())
 
 
-def health_cache(client: Client) -> dict[str, int] | None:
+def health_cache(client: Client) -> dict[str, Any] | None:
     data = client.request("health", "GET", "/api/v1/analytics/health")
     return json.loads(data)["cache"] if data else None
 
@@ -433,18 +433,27 @@ def main() -> None:
         dispose_all()
 
     if process is not None:
-        found = re.findall(r"cache stats pid=\d+ hits=(\d+) misses=(\d+)", log.read_text())
-        hits, misses = sum(int(h) for h, _ in found), sum(int(m) for _, m in found)
+        found = re.findall(r"cache stats pid=\d+ hits=(\d+) misses=(\d+) views_hits=(\d+) views_misses=(\d+)",
+                           log.read_text())
+        counts = [sum(int(row[i]) for row in found) for i in range(4)]
         cache_note = f"summed over {len(found)} workers' exit logs"
     else:
-        hits = after["hits"] - before["hits"] if before and after else 0
-        misses = after["misses"] - before["misses"] if before and after else 0
+        def delta(*path: str) -> int:
+            if not (before and after):
+                return 0
+            a, b = after, before
+            for step in path:
+                a, b = a[step], b[step]
+            return a - b
+
+        counts = [delta("hits"), delta("misses"), delta("views", "hits"), delta("views", "misses")]
         cache_note = "one worker's /api/v1/analytics/health before and after"
-    report(args, stats, elapsed, hits, misses, cache_note, rss_start, rss_end)
+    report(args, stats, elapsed, counts, cache_note, rss_start, rss_end)
 
 
-def report(args: argparse.Namespace, stats: Stats, elapsed: float, hits: int, misses: int, cache_note: str,
+def report(args: argparse.Namespace, stats: Stats, elapsed: float, counts: list[int], cache_note: str,
            rss_start: list[int], rss_end: list[int]) -> None:
+    """`counts`: all cache lookups' hits and misses, then those of the masked-view layer (the dataset cache)."""
     everything = [v for values in stats.latencies.values() for v in values]
     interactive = [v for kind, values in stats.latencies.items() if kind not in ("login", "login_form")
                    for v in values]
@@ -459,11 +468,13 @@ def report(args: argparse.Namespace, stats: Stats, elapsed: float, hits: int, mi
         if values:
             print(f"| {len(values)} | {kind} | {len(values) / elapsed:.1f} | {statistics.median(values):.0f} ms | "
                   f"{percentile(values, 0.95):.0f} ms | {percentile(values, 0.99):.0f} ms | {max(values):.0f} ms |")
-    ratio = hits / (hits + misses) if hits + misses else float("nan")
     print(f"\nerrors: {errors} {dict(stats.errors) if errors else ''}")
     for sample in stats.samples:
         print(f"  {sample}")
-    print(f"dataset cache: {hits} hits, {misses} misses, hit ratio {ratio:.1%} ({cache_note})")
+    for label, hits, misses in (("dataset cache (masked views)", counts[2], counts[3]),
+                                ("all cache lookups (views, per-selection totals and figures)", counts[0], counts[1])):
+        ratio = hits / (hits + misses) if hits + misses else float("nan")
+        print(f"{label}: {hits} hits, {misses} misses, hit ratio {ratio:.1%} ({cache_note})")
     if rss_start or rss_end:
         print(f"worker RSS MiB: start {rss_start}, end {rss_end}")
 

@@ -82,6 +82,7 @@ def worker_exit(server, worker) -> None:  # gunicorn hook: server is the Arbiter
     if service is not None:
         stats = service.cache.stats()
         server.log.info(
-            "cache stats pid=%s hits=%s misses=%s generation=%s",
-            worker.pid, stats["hits"], stats["misses"], stats["generation"],
+            "cache stats pid=%s hits=%s misses=%s views_hits=%s views_misses=%s generation=%s",
+            worker.pid, stats["hits"], stats["misses"], stats["views"]["hits"], stats["views"]["misses"],
+            stats["generation"],
         )

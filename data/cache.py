@@ -99,6 +99,9 @@ class DatasetCache:
         self.ttl_seconds = ttl_seconds
         self.hits = 0
         self.misses = 0
+        # Counts per layer: "views" (the masked whole views and their lookups, the dataset cache proper) and
+        # "selections" (totals and figures of one selection, a new key for every new facility/month choice).
+        self.layers: dict[str, list[int]] = {"views": [0, 0], "selections": [0, 0]}
         self._lock = threading.Lock()
         self._local: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._local_entries = local_entries
@@ -106,14 +109,16 @@ class DatasetCache:
     def key(self, *parts: object) -> str:
         return ":".join([KEY_PREFIX, self.namespace, f"g{self.generation.current()}", *(str(p) for p in parts)])
 
-    def get_or_compute(self, parts: tuple[object, ...], compute: Callable[[], T]) -> T:
+    def get_or_compute(self, parts: tuple[object, ...], compute: Callable[[], T], *, layer: str = "views") -> T:
         key = self.key(*parts)
+        counts = self.layers[layer]
         now = time.monotonic()
         with self._lock:
             local = self._local.get(key)
             if local is not None and (self.ttl_seconds == 0 or now - local[0] < self.ttl_seconds):
                 self._local.move_to_end(key)
                 self.hits += 1
+                counts[0] += 1
                 return local[1]
         value = self.backend.get(key)
         if value is None:
@@ -125,12 +130,20 @@ class DatasetCache:
         with self._lock:
             if hit:
                 self.hits += 1
+                counts[0] += 1
             else:
                 self.misses += 1
+                counts[1] += 1
             self._local[key] = (now, value)
             while len(self._local) > self._local_entries:
                 self._local.popitem(last=False)
         return value
 
-    def stats(self) -> dict[str, int]:
-        return {"hits": self.hits, "misses": self.misses, "generation": self.generation.current()}
+    def stats(self) -> dict[str, Any]:
+        """All lookups, then per layer (see `layers`), and the data generation."""
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "generation": self.generation.current(),
+            **{layer: {"hits": h, "misses": m} for layer, (h, m) in self.layers.items()},
+        }

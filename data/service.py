@@ -112,7 +112,7 @@ class AnalyticsService:
             frame = self.select(dataset, filt, unmasked=unmasked).frame
             return [aggregate_published(frame, list(by), DATASETS[dataset]) for by in groupings]
 
-        return self.cache.get_or_compute(parts, compute)
+        return self.cache.get_or_compute(parts, compute, layer="selections")
 
     def kpis(self, filt: DataFilter, *, unmasked: bool = False) -> dict[str, Any]:
         """The kpis row (DESIGN.md §5) of the selection; the channel filter narrows the outreach figures only."""
@@ -121,7 +121,8 @@ class AnalyticsService:
             frames = {name: self.select(name, filt, unmasked=unmasked).frame for name in DATASET_NAMES}
             return kpi_totals(frames)
 
-        return dict(self.cache.get_or_compute(("kpis", self._selection_key(filt, unmasked)), compute))
+        return dict(self.cache.get_or_compute(("kpis", self._selection_key(filt, unmasked)), compute,
+                                              layer="selections"))
 
     def remember(self, kind: tuple[object, ...], filt: DataFilter, compute: Callable[[], T], *,
                  unmasked: bool = False) -> T:
@@ -129,7 +130,7 @@ class AnalyticsService:
 
         Keyed like the totals: selection, masking mode and data generation, never the user.
         """
-        return self.cache.get_or_compute((*kind, self._selection_key(filt, unmasked)), compute)
+        return self.cache.get_or_compute((*kind, self._selection_key(filt, unmasked)), compute, layer="selections")
 
     def _selection_key(self, filt: DataFilter, unmasked: bool) -> str:
         """A cache key part for a selection: its explicit facilities (hashed), months, channel and masking mode.

@@ -196,7 +196,7 @@ def test_refresh_api_for_admins(client, auth, make_user, app):
 
 def test_health_and_openapi(viewer):
     health = get(viewer, "/api/v1/analytics/health")
-    assert health["database"] == "ok" and {"hits", "misses"} <= set(health["cache"])
+    assert health["database"] == "ok" and {"hits", "misses", "views", "selections"} <= set(health["cache"])
     assert set(health["views"]) == {"pipeline", "compliance", "revenue", "outreach"}
     doc = get(viewer, "/api/v1/openapi.json")
     assert doc["openapi"].startswith("3.") and "/api/v1/analytics/pipeline" in doc["paths"]

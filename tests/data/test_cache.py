@@ -14,6 +14,10 @@ def test_a_bump_retires_every_key_and_hits_and_misses_are_counted():
     cache.generation.bump()
     cache.get_or_compute(("pipeline", "masked"), compute)
     assert (cache.misses, len(calls)) == (2, 2)
+    cache.get_or_compute(("totals", "selection"), compute, layer="selections")
+    stats = cache.stats()
+    assert stats["views"] == {"hits": 1, "misses": 2} and stats["selections"] == {"hits": 0, "misses": 1}
+    assert (stats["hits"], stats["misses"]) == (1, 3)
 
 
 def test_databases_never_share_keys_or_generations(redis_url):
