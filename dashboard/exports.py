@@ -34,12 +34,12 @@ from components.export_render import (
     stamp_figure,
 )
 from components.formatting import SUPPRESSED_TEXT, fmt_currency, fmt_value, partial_note, suppression_note
-from components.overview import TILES
+from components.overview import TILES, change_vs_previous
 from components.tables import NUMERIC_KINDS, TEXT_SUFFIX, table_rows
 from components.theme import channel_label
 from dashboard.api import NotFound, filters_json, parse_request_filter, rows_as_csv
 from dashboard.renderer import ChartRenderer, default_browser_path
-from data.filters import DataFilter
+from data.filters import DataFilter, previous_period
 from data.queries import DATASET_NAMES
 from data.service import AnalyticsService
 
@@ -113,11 +113,12 @@ class Exporter:
         images = (self.renderer.render_many(figures, "png", width=width, height=height, scale=REPORT_CHART_SCALE)
                   if figures else [])
         kpis = svc.kpis(filt, unmasked=unmasked)
+        previous = svc.kpis(previous_period(filt), unmasked=unmasked)
         tables = [self._table(spec, frames)] if spec.table_grouping is not None else []
         content = report_pdf(Report(
             title=f"{spec.title} report",
             stamp=stamp,
-            kpis=kpi_tiles(kpis, k),
+            kpis=kpi_tiles(kpis, k, previous=previous),
             charts=[(c.title, png) for c, png in zip(spec.charts, images, strict=True)],
             tables=tables,
             footnotes=footnotes(k, int(kpis.get("excluded_cells") or 0), masked=not unmasked),
@@ -170,8 +171,9 @@ class Exporter:
                      ip=client_ip())
 
 
-def kpi_tiles(row: dict[str, Any], threshold: int) -> list[KpiTile]:
-    """The overview's headline tiles as text: a hidden or undefined value reads '—' with the reason."""
+def kpi_tiles(row: dict[str, Any], threshold: int, *, previous: dict[str, Any] | None = None) -> list[KpiTile]:
+    """The overview's headline tiles as text: a hidden or undefined value reads '—' with the reason; with
+    `previous`, each published value notes its change against the previous period of equal length."""
     tiles = []
     for tile in TILES:
         value = row.get(tile.key)
@@ -180,7 +182,11 @@ def kpi_tiles(row: dict[str, Any], threshold: int) -> list[KpiTile]:
                                                   "or no activity)"))
             continue
         text = fmt_currency(value, cents=False) if tile.kind == "currency" else fmt_value(value, tile.kind)
-        tiles.append(KpiTile(tile.label, text))
+        note = None
+        if previous is not None:
+            arrow, change, _ = change_vs_previous(value, previous.get(tile.key), tile.kind)
+            note = f"{arrow} {change} vs previous period"
+        tiles.append(KpiTile(tile.label, text, note))
     return tiles
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 CHANNELS: tuple[str, ...] = ("email", "sms", "phone", "job_board", "referral")
@@ -31,6 +31,12 @@ class DataFilter:
             out.append(current)
             current = add_months(current, 1)
         return out
+
+
+def previous_period(filt: DataFilter) -> DataFilter:
+    """The period of equal length that ends the month before `filt` starts (for "change vs previous period")."""
+    length = len(filt.months())
+    return replace(filt, start=add_months(filt.start, -length), end=add_months(filt.start, -1))
 
 
 def add_months(month: date, n: int) -> date:

@@ -122,12 +122,6 @@ def page_context(
     return PageContext(scope, analytics(), filt, unmasked=is_on(unmasked))
 
 
-def previous_period(filt: DataFilter) -> DataFilter:
-    """The period of equal length that ends the month before `filt` starts."""
-    length = len(filt.months())
-    return replace(filt, start=add_months(filt.start, -length), end=add_months(filt.start, -1))
-
-
 def search_string(facility_ids: Any, start: Any, end: Any, channel: Any = None) -> str:
     """The query string (with '?') for these filter values, in the API's names; '' when there is nothing."""
     pairs: list[tuple[str, Any]] = [("facility_id", fid) for fid in _as_list(facility_ids) or []]

@@ -11,7 +11,7 @@ from dash import Input, Output, callback, html, no_update
 from auth.context import Scope
 from components.export_menu import report_button
 from components.overview import kpi_tiles
-from data.filters import DataFilter
+from data.filters import DataFilter, previous_period
 from data.service import AnalyticsService
 from pages._common import (
     PageError,
@@ -20,7 +20,6 @@ from pages._common import (
     no_data,
     page_context,
     page_frame,
-    previous_period,
     problem,
     register_url_sync,
 )

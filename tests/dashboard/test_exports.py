@@ -109,6 +109,15 @@ def test_report_pdf_has_everything_and_paginates(app, viewer, page):
     assert target == f"report/{page}.pdf" and details["suppressed_cells"] > 0
 
 
+def test_report_tiles_show_the_change_against_the_previous_period(viewer):
+    # Six months against the six before them (the test data starts in 2025-05).
+    response = fetch(viewer, "/export/report/overview.pdf?start=2026-01&end=2026-06", mimetype="application/pdf")
+    first = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    assert "n/a vs previous period" not in first
+    assert first.count("vs previous period") >= 5
+    assert "pp vs previous period" in first  # rates change in percentage points, like the page's tiles
+
+
 def test_long_tables_repeat_their_header_on_every_page(viewer):
     response = fetch(viewer, f"/export/report/outreach.pdf?{RANGE}")  # 9 facilities x 5 channels
     pages = [p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages]

@@ -38,3 +38,10 @@ def test_bad_filters_raise_filter_error(kwargs, message):
 def test_filter_error_is_a_value_error():
     with pytest.raises(ValueError):
         parse_month("nope")
+
+
+def test_previous_period_has_the_same_length_and_ends_before_the_start():
+    from data.filters import previous_period
+
+    before = previous_period(build_filter([2], "2026-01", "2026-06", "sms"))
+    assert before == DataFilter((2,), date(2025, 7, 1), date(2025, 12, 1), "sms")

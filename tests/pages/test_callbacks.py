@@ -20,12 +20,11 @@ from components.formatting import fmt_int, fmt_percent, fmt_signed_percent
 from components.theme import channel_label
 from data.cache import DatasetCache, LocalGeneration
 from data.engine import get_engine, psycopg_connection
-from data.filters import build_filter
+from data.filters import build_filter, previous_period
 from data.masking import MaskPolicy
 from data.refresh import refresh_views
 from data.seed import SeedConfig, seed
 from data.service import AnalyticsService
-from pages._common import previous_period
 
 from .conftest import END, START, DashCaller, filters
 
