@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -29,6 +30,19 @@ def status_text(driver: webdriver.Chrome) -> str:
     return driver.find_element(By.ID, "admin-status").text
 
 
+def click_when_ready(driver: webdriver.Chrome, element_id: str) -> None:
+    """Click a button the status poll may re-render between finding and clicking it."""
+
+    def clicked(d: webdriver.Chrome) -> bool:
+        element = d.find_element(By.ID, element_id)
+        if not element.is_enabled():
+            return False
+        element.click()
+        return True
+
+    WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(clicked)
+
+
 def history_rows(driver: webdriver.Chrome) -> int:
     return len(driver.find_elements(By.CSS_SELECTOR, "#admin-runs-table tbody tr"))
 
@@ -38,15 +52,16 @@ def test_admin_refreshes_all_and_watches_it_finish(
 ) -> None:
     admin = own_db.user("admin")
     sign_in_as(admin.email, own_db.password)
-    wait = WebDriverWait(driver, WAIT)
+    # The status poll re-renders the panel: an element found a moment ago may be gone, so look again.
+    wait = WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,))
     wait.until(EC.element_to_be_clickable((By.LINK_TEXT, "Admin"))).click()  # in-app, from the navbar
-    button = wait.until(EC.element_to_be_clickable((By.ID, "admin-refresh-all")))
+    wait.until(EC.element_to_be_clickable((By.ID, "admin-refresh-all")))
     wait.until(lambda d: "No refresh running." in status_text(d))
     assert "scheduler not running in this process" in driver.find_element(By.ID, "admin-views").text
     before = history_rows(driver)
 
     with own_db.table_locked("recruiting.applications"):
-        button.click()
+        click_when_ready(driver, "admin-refresh-all")
         wait.until(lambda d: "running for" in status_text(d))
         assert not driver.find_element(By.ID, "admin-refresh-all").is_enabled()
         assert not driver.find_element(By.ID, "admin-refresh-pipeline").is_enabled()
