@@ -110,7 +110,8 @@ class AnalyticsService:
 
         def compute() -> list[pd.DataFrame]:
             frame = self.select(dataset, filt, unmasked=unmasked).frame
-            return [aggregate_published(frame, list(by), DATASETS[dataset]) for by in groupings]
+            k = None if unmasked else self.policy.threshold
+            return [aggregate_published(frame, list(by), DATASETS[dataset], threshold=k) for by in groupings]
 
         return self.cache.get_or_compute(parts, compute, layer="selections")
 
@@ -119,7 +120,7 @@ class AnalyticsService:
 
         def compute() -> dict[str, Any]:
             frames = {name: self.select(name, filt, unmasked=unmasked).frame for name in DATASET_NAMES}
-            return kpi_totals(frames)
+            return kpi_totals(frames, threshold=None if unmasked else self.policy.threshold)
 
         return dict(self.cache.get_or_compute(("kpis", self._selection_key(filt, unmasked)), compute,
                                               layer="selections"))

@@ -6,6 +6,7 @@ apply (which counts a rate uses, which count money follows, which groups add up)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -43,7 +44,8 @@ class Column:
     the count it is divided by: it is also hidden when that count is below the threshold, and undefined (so
     not a suppression) when that count is a published zero. `numerator` makes it a ratio; a DERIVED column
     with a denominator and no numerator is an average weighted by the denominator. `quantum` rounds money
-    ratios.
+    ratios. `limits` are the least and greatest values the column can take (a rate lies in [0, 1]): totals use
+    them for the range a partial figure may have.
     """
 
     name: str
@@ -52,6 +54,7 @@ class Column:
     denominator: str | None = None
     numerator: str | None = None
     quantum: Decimal | None = None
+    limits: tuple[float, float] = (0.0, math.inf)
 
     @property
     def aggregation(self) -> Aggregation:
@@ -189,8 +192,10 @@ def _counts(*names: str) -> tuple[Column, ...]:
 def _ratio(
     name: str, numerator: str, denominator: str, kind: Kind = Kind.DERIVED, quantum: Decimal | None = None
 ) -> Column:
+    """numerator / denominator; a rate of counts (kind DERIVED) lies in [0, 1]."""
     inputs = (numerator, denominator)
-    return Column(name, kind, inputs, denominator=denominator, numerator=numerator, quantum=quantum)
+    limits = (0.0, 1.0) if kind is Kind.DERIVED else (0.0, math.inf)
+    return Column(name, kind, inputs, denominator=denominator, numerator=numerator, quantum=quantum, limits=limits)
 
 
 PIPELINE = DatasetSpec(
@@ -217,7 +222,7 @@ COMPLIANCE = DatasetSpec(
     fields=(
         *_grain("facility_id", "month"),
         *_counts("checks", "passed", "failed", *VIOLATION_LEVELS),
-        Column("avg_score", Kind.DERIVED, inputs=("checks",), denominator="checks"),
+        Column("avg_score", Kind.DERIVED, inputs=("checks",), denominator="checks", limits=(0.0, 100.0)),
         _ratio("compliance_rate", "passed", "checks"),
     ),
     groups=(Group("checks", ("passed", "failed")), Group("failed", VIOLATION_LEVELS)),
@@ -235,7 +240,7 @@ REVENUE = DatasetSpec(
         Column("revenue", Kind.MONEY, inputs=("placements", "invoices")),
         _ratio("avg_invoice", "revenue", "invoices", Kind.MONEY, quantum=CENTS),
         _ratio("revenue_per_placement", "revenue", "placements", Kind.MONEY, quantum=CENTS),
-        Column("mom_growth", Kind.GROWTH, inputs=("revenue",)),
+        Column("mom_growth", Kind.GROWTH, inputs=("revenue",), limits=(-1.0, math.inf)),
     ),
     orders=(("invoices", "placements"),),  # a placement counts once it has an invoice that month
 )

@@ -1,4 +1,5 @@
-"""Tests for data/totals.py: totals only from published cells (DESIGN.md §5 "kpis", §6 rule 4)."""
+"""Tests for data/totals.py: totals only from published cells, each saying what it left out (DESIGN.md §5 "kpis",
+§6 rule 4, the contract of data/contract.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from data.contract import ROWS, Shown, Status, bounds, detail_columns, shown, status
 from data.masking import SUPPRESSED, MaskPolicy, mask
 from data.specs import COMPLIANCE, DATASETS, OUTREACH, PIPELINE, REVENUE, Aggregation, DatasetSpec
-from data.totals import EXCLUDED_CELLS, KPI_FIELDS, PARTIAL, aggregate_published, kpi_totals, sum_published
+from data.totals import EXCLUDED_CELLS, KPI_FIELDS, PARTIAL, aggregate_published, is_rate, kpi_totals
 
 K5 = MaskPolicy(threshold=5)
 MONTHS = [pd.Timestamp(2024, m, 1) for m in range(1, 8)]
@@ -124,24 +126,6 @@ def masked(spec: DatasetSpec, rows: list[dict[str, Any]], policy: MaskPolicy = K
     return mask(frame(spec, rows), spec, policy).frame
 
 
-# --- sum_published
-
-
-def test_sum_published_counts_money_and_nothing_published() -> None:
-    assert sum_published(pd.Series([3, None, 7], dtype="Int64")) == (10, 1)
-    assert isinstance(sum_published(pd.Series([3, 7], dtype="Int64"))[0], int)
-    money = pd.Series([Decimal("0.10"), None, Decimal("0.20")], dtype=object)
-    assert sum_published(money) == (Decimal("0.30"), 1)
-    assert sum_published(pd.Series([None, None], dtype="Int64")) == (None, 2)
-    assert sum_published(pd.Series([], dtype="Int64")) == (None, 0)
-
-
-def test_sum_published_with_an_explicit_hidden_mask() -> None:
-    rates = pd.Series([2.0, math.nan, math.nan, 4.0])
-    # The second null is undefined, not hidden; the last value is listed as hidden though present.
-    assert sum_published(rates, hidden=[False, False, True, True]) == (2.0, 2)
-
-
 # --- aggregate_published
 
 
@@ -184,11 +168,72 @@ def test_aggregate_by_facility_and_over_everything() -> None:
     assert "month" not in total.columns
 
 
-def test_aggregate_group_with_nothing_published_is_null() -> None:
+def test_aggregate_group_with_nothing_published_is_suppressed() -> None:
     df = masked(PIPELINE, [pipeline_row(1, 0, hired=1, rejected=1, pending=1)])
-    out = aggregate_published(df, ["month"], PIPELINE).iloc[0]
-    assert out["hired"] is pd.NA and math.isnan(out["conversion_rate"]) and math.isnan(out["time_to_fill_days"])
-    assert out[EXCLUDED_CELLS] == 8  # all seven counts and time_to_fill_days; rates are read from the counts
+    out = aggregate_published(df, ["month"], PIPELINE)
+    row = out.iloc[0]
+    assert row["hired"] is pd.NA and math.isnan(row["conversion_rate"]) and math.isnan(row["time_to_fill_days"])
+    assert row[EXCLUDED_CELLS] == 8  # all seven counts and time_to_fill_days; rates are read from the counts
+    assert row["hired__status"] == "suppressed" and row["conversion_rate__status"] == "suppressed"
+    assert shown(out, "hired", rate=False).tolist() == ["suppressed"]
+
+
+def test_undefined_is_not_suppressed() -> None:
+    """Issue 11: two facilities, one month, no hires, one facility's rejections hidden: time to fill is
+    undefined (no hire to measure), not suppressed."""
+    df = masked(PIPELINE, [pipeline_row(1, 0, hired=0, rejected=10, pending=10),
+                           pipeline_row(2, 0, hired=0, rejected=3, pending=20)])
+    assert df[SUPPRESSED].tolist()[1] == ["rejected", "pending"]
+    out = aggregate_published(df, ["month"], PIPELINE)
+    assert status(out, "time_to_fill_days").tolist() == ["undefined"]
+    assert status(out, "rejected").tolist() == ["published"] and out.loc[0, "rejected__excluded"] == 1
+    assert shown(out, "time_to_fill_days", rate=False).tolist() == ["undefined"]
+
+
+def test_growth_in_a_first_month_is_undefined_not_suppressed() -> None:
+    df = masked(REVENUE, [revenue_row(1, 0, placements=6, invoices=7, revenue=Decimal("600.20")),
+                          revenue_row(1, 1, placements=3, invoices=9, revenue=Decimal("300.10"))])
+    out = aggregate_published(df, ["month"], REVENUE)
+    assert status(out, "mom_growth").tolist() == ["undefined", "suppressed"]
+    assert status(aggregate_published(df, ["facility_id"], REVENUE), "mom_growth").tolist() == ["undefined"]
+
+
+def test_a_facility_whose_small_failure_months_are_hidden_does_not_look_spotless() -> None:
+    """Issue 11: adding only published cells, a facility's months with 1-4 failures drop out and its rate
+    reads 100%. The figure says it is partial and gives the range the published data allows instead."""
+    months = [(10, (1, 1, 0, 0)), (12, (0, 0, 0, 0)), (5, (2, 1, 0, 0)), (9, (1, 0, 1, 0)), (20, (0, 0, 0, 0))]
+    rows = [compliance_row(1, m, passed, levels) for m, (passed, levels) in enumerate(months)]
+    out = aggregate_published(masked(COMPLIANCE, rows), ["facility_id"], COMPLIANCE)
+    truth = 56 / 63
+    assert out.loc[0, "compliance_rate"] == 1.0  # the published months alone: every check passed
+    assert out.loc[0, "compliance_rate__status"] == "published" and out.loc[0, "compliance_rate__excluded"] == 3
+    low, high = bounds(out, "compliance_rate")
+    assert low[0] <= truth <= high[0] and high[0] - low[0] > 0.02
+    assert shown(out, "compliance_rate", rate=True).tolist() == [Shown.RANGE]
+    assert out.loc[0, "compliance_rate__used"] == 2 and out.loc[0, ROWS] == 5
+    assert out.loc[0, "compliance_rate__left_out"] == pytest.approx(31 / 63)
+
+
+def test_a_hidden_part_of_a_group_may_be_large_so_the_sum_is_a_range() -> None:
+    rows = [pipeline_row(f, 0, hired=200, rejected=300, pending=500) for f in range(1, 8)]
+    rows.append(pipeline_row(8, 0, hired=2, rejected=100, pending=200))
+    out = aggregate_published(masked(PIPELINE, rows), [], PIPELINE, threshold=5)
+    assert out.loc[0, "hired__excluded"] == 1
+    # Facility 8's hires are hidden with its rejections and pending: any of them may be the small one, so its
+    # hires may be anything from 1 to 300 (the applications less one each for the other two parts).
+    assert out.loc[0, "hired__low"] == 1401 and out.loc[0, "hired__high"] == 1400 + 300
+    assert shown(out, "hired", rate=False).tolist() == [Shown.RANGE]
+
+
+def test_a_large_total_missing_a_few_small_ungrouped_cells_is_a_partial_point() -> None:
+    rows = [outreach_row(f, 0, "email", 500, 200, 40) for f in range(1, 8)] + [outreach_row(8, 0, "email", 3, 1, 0)]
+    out = aggregate_published(masked(OUTREACH, rows), [], OUTREACH, threshold=5)
+    # Outreach counts belong to no group, so a hidden one was below k: 3500 plus 1 to 4 more, within 2%.
+    assert out.loc[0, "sent__low"] == 3501 and out.loc[0, "sent__high"] == 3504
+    assert shown(out, "sent", rate=False).tolist() == [Shown.POINT]
+    assert shown(out, "response_rate", rate=True).tolist() == [Shown.POINT]
+    unbounded = aggregate_published(masked(OUTREACH, rows), [], OUTREACH)
+    assert unbounded.loc[0, "sent__high"] == math.inf
 
 
 def test_aggregate_money_is_exact_and_money_ratios_round_to_cents() -> None:
@@ -214,7 +259,8 @@ def test_aggregate_money_is_exact_and_money_ratios_round_to_cents() -> None:
 def test_aggregate_selected_columns_count_the_cells_they_read() -> None:
     df = masked(OUTREACH, [outreach_row(1, 0, "email", 40, 12, 3), outreach_row(1, 0, "sms", 10, 0, 0)])
     out = aggregate_published(df, [], OUTREACH, columns=["sent", "conversion_rate"])
-    assert list(out.columns) == ["sent", "conversion_rate", EXCLUDED_CELLS, PARTIAL]
+    assert list(out.columns) == ["sent", *detail_columns("sent"), "conversion_rate",
+                                 *detail_columns("conversion_rate"), ROWS, EXCLUDED_CELLS, PARTIAL]
     assert out.loc[0, "conversion_rate"] == 0.0 and out.loc[0, EXCLUDED_CELLS] == 1
     with pytest.raises(ValueError, match="cannot be aggregated"):
         aggregate_published(df, [], OUTREACH, columns=["channel"])
@@ -233,6 +279,7 @@ def test_aggregate_of_an_empty_frame() -> None:
     assert len(aggregate_published(empty, ["month"], PIPELINE)) == 0
     total = aggregate_published(empty, [], PIPELINE)
     assert total.loc[0, "hired"] is pd.NA and total.loc[0, EXCLUDED_CELLS] == 0 and not total.loc[0, PARTIAL]
+    assert total.loc[0, "hired__status"] == "undefined" and total.loc[0, ROWS] == 0
 
 
 # --- kpi_totals
@@ -260,7 +307,9 @@ def test_kpi_totals_example() -> None:
         ),  # a MaskResult is accepted as well as its frame
         "outreach": masked(OUTREACH, [outreach_row(1, 0, "email", 40, 12, 3), outreach_row(1, 0, "sms", 10, 0, 0)]),
     }
-    assert kpi_totals(frames) == {
+    row = kpi_totals(frames)
+    details = row.pop("details")
+    assert row == {
         "applications": 82,
         "hired": 16,
         "hire_rate": 16 / 62,
@@ -277,16 +326,23 @@ def test_kpi_totals_example() -> None:
         "partial": True,
         "excluded_cells": 6,  # pipeline hired + time to fill, passed, revenue + placements, converted
     }
+    assert details["hired"]["status"] == "published" and details["hired"]["excluded_cells"] == 1
+    assert details["compliance_rate"]["shown"] == "range" and details["compliance_rate"]["left_out"] == 0.5
+    assert details["outreach_conversion_rate"]["low"] == 0.02  # the hidden conversions are at least 1 of 50
+    assert details["sent"]["shown"] == "point"
 
 
 def test_kpi_totals_of_missing_datasets_are_null_and_types_are_plain() -> None:
     row = kpi_totals({"pipeline": pipeline_example()})
-    assert list(row) == [*KPI_FIELDS, "partial", "excluded_cells"]
+    assert list(row) == [*KPI_FIELDS, "partial", "excluded_cells", "details"]
     assert row["checks"] is None and row["revenue"] is None and row["response_rate"] is None
+    assert row["details"]["checks"]["status"] == "undefined"
     assert type(row["applications"]) is int and type(row["hire_rate"]) is float
     with pytest.raises(ValueError, match="unknown datasets"):
         kpi_totals({"kpis": pipeline_example()})
-    assert kpi_totals({}) == {**dict.fromkeys(KPI_FIELDS), "partial": False, "excluded_cells": 0}
+    empty = kpi_totals({})
+    assert {k: empty[k] for k in (*KPI_FIELDS, "partial", "excluded_cells")} == {
+        **dict.fromkeys(KPI_FIELDS), "partial": False, "excluded_cells": 0}
 
 
 # --- Properties
@@ -316,6 +372,11 @@ def rows_of(draw: st.DrawFn, name: str, f: int, m: int, channel: str) -> dict[st
 
 @st.composite
 def masked_tables(draw: st.DrawFn, name: str) -> pd.DataFrame:
+    return draw(raw_and_masked(name))[1]
+
+
+@st.composite
+def raw_and_masked(draw: st.DrawFn, name: str) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     spec = DATASETS[name]
     channels = ("email", "sms") if "channel" in spec.grain else ("email",)
     keys = draw(
@@ -326,7 +387,10 @@ def masked_tables(draw: st.DrawFn, name: str) -> pd.DataFrame:
         )
     )
     rows = [draw(rows_of(name, f, m, c)) for f, m, c in keys]
-    return masked(spec, rows, MaskPolicy(threshold=draw(st.integers(5, 15))))
+    k = draw(st.integers(5, 15))
+    if spec.growth_columns:
+        rows = with_growth(rows)
+    return frame(spec, rows), masked(spec, rows, MaskPolicy(threshold=k)), k
 
 
 def reference_aggregate(df: pd.DataFrame, by: list[str], spec: DatasetSpec) -> list[dict[str, Any]]:
@@ -471,6 +535,52 @@ def test_property_selections_difference_to_published_cells_only(data: st.DataObj
         values = [0 if v is None or v is pd.NA else v for v in (whole[c], part_a[c], part_b[c])]
         assert values[0] == values[1] + values[2]
     assert whole[EXCLUDED_CELLS] == part_a[EXCLUDED_CELLS] + part_b[EXCLUDED_CELLS]
+
+
+def true_figure(raw: pd.DataFrame, col: Any) -> float | None:
+    """The figure over every row of a group, from the unmasked data."""
+    agg = col.aggregation
+    if agg is Aggregation.SUM:
+        return float(sum(raw[col.name].tolist()))
+    if agg is Aggregation.RATIO:
+        den = sum(raw[col.denominator].tolist())
+        if not den:
+            return None
+        return float(Decimal(sum(raw[col.numerator].tolist())) / den)
+    if agg is Aggregation.MEAN:
+        weight = raw[col.denominator].astype(float)
+        used = weight > 0
+        return float((raw[col.name][used] * weight[used]).sum() / weight[used].sum()) if used.any() else None
+    return None
+
+
+@settings(PROPERTY, max_examples=40)
+@given(data=st.data(), name=st.sampled_from(tuple(DATASETS)))
+def test_property_the_truth_lies_within_the_range_and_statuses_are_honest(data: st.DataObject, name: str) -> None:
+    """Whatever was hidden, the figure the unmasked rows give lies within [low, high]; a figure is undefined only
+    when the unmasked rows give nothing to compute either, and partial exactly when it left a hidden cell out."""
+    spec = DATASETS[name]
+    raw, df, k = data.draw(raw_and_masked(name))
+    for by in ([], ["facility_id"], ["month"]):
+        out = aggregate_published(df, by, spec, threshold=k)
+        for i in range(len(out)):
+            keys = {b: out.loc[i, b] for b in by}
+            rows = raw[np.logical_and.reduce([raw[b] == v for b, v in keys.items()])] if by else raw
+            for col in spec.fields:
+                if col.aggregation in (Aggregation.NONE, Aggregation.GROWTH):
+                    continue
+                state = out.loc[i, f"{col.name}__status"]
+                truth = true_figure(rows, col)
+                if state == Status.UNDEFINED:
+                    assert truth is None or len(rows) == 0, (by, col.name)
+                    continue
+                low, high = out.loc[i, f"{col.name}__low"], out.loc[i, f"{col.name}__high"]
+                if state == Status.PUBLISHED and truth is not None:
+                    slack = float(col.quantum) / 2 if col.quantum is not None else 1e-9  # money rounds to cents
+                    assert low - slack <= truth <= high + slack, (by, col.name, low, truth, high)
+                partial = out.loc[i, f"{col.name}__excluded"] > 0
+                assert (state == Status.SUPPRESSED) or partial == (low != high) or math.isclose(low, high), col.name
+                assert shown(out.iloc[[i]], col.name, rate=is_rate(col))[0] in {s.value for s in Shown}
 
 
 def test_aggregate_100k_rows_stays_vectorised() -> None:
