@@ -19,7 +19,7 @@ from data.engine import get_engine
 from data.jobs import RefreshJobs
 from data.migrations import MigrationError, migrate
 from data.refresh import VIEWS
-from data.seed import SeedConfig, SeedError, seed
+from data.seed import MAX_FACILITIES, SeedConfig, SeedError, ensure_seedable, seed
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def migrate_command() -> None:
 
 @main.command("seed")
 @click.option("--applications", type=click.IntRange(min=1), default=200_000, show_default=True)
-@click.option("--facilities", type=click.IntRange(min=1, max=10_000), default=40, show_default=True)
+@click.option("--facilities", type=click.IntRange(min=1, max=MAX_FACILITIES), default=40, show_default=True)
 @click.option("--months", type=click.IntRange(min=1, max=240), default=24, show_default=True)
 @click.option("--seed", "seed_value", type=int, default=42, show_default=True)
 @click.option("--reset", is_flag=True, help="Replace the data already in the database.")
@@ -69,10 +69,9 @@ def seed_command(applications: int, facilities: int, months: int, seed_value: in
     engine = get_engine(url)
     migrate(engine)
     config = SeedConfig(applications=applications, facilities=facilities, months=months, seed=seed_value)
-    # Work units: candidates (0.8 n), applications (n), checks (n), outreach (3 n).
-    total = int(applications * 5.8) + facilities
     try:
-        with click.progressbar(length=total, label="seeding", file=sys.stderr) as bar:
+        ensure_seedable(engine, reset=reset)
+        with click.progressbar(length=config.work_units, label="seeding", file=sys.stderr) as bar:
             report = seed(engine, config, reset=reset, progress=lambda _step, n: bar.update(n))
     except SeedError as exc:
         raise click.ClickException(str(exc)) from None

@@ -21,6 +21,7 @@ def test_migrate_seed_refresh_and_their_refusals(make_database):
     assert "400 applications" in seeded.output and "refreshed pipeline, compliance, revenue, outreach" in seeded.output
     refused = invoke(url, "seed", "--applications", "400")
     assert refused.exit_code == 1 and "already holds data" in refused.output
+    assert "seeding" not in refused.output  # refused before it starts, not after announcing it
     assert invoke(url, "seed", "--applications", "0").exit_code == 2
     assert invoke(url, "refresh", "--view", "payroll").exit_code == 2
     refreshed = invoke(url, "refresh", "--view", "revenue")
