@@ -18,6 +18,7 @@ from data.cache import database_namespace, generation_counter
 from data.engine import get_engine
 from data.jobs import RefreshJobs
 from data.migrations import MigrationError, migrate
+from data.queries import facilities as all_facilities
 from data.refresh import VIEWS
 from data.seed import MAX_FACILITIES, SeedConfig, SeedError, ensure_seedable, seed
 
@@ -40,7 +41,12 @@ def database_url() -> str:
 
 @click.group()
 def main() -> None:
-    """Healthcare-recruitment analytics dashboard."""
+    """Healthcare-recruitment analytics dashboard.
+
+    Start with `dashboard demo`. Without DATABASE_URL every command uses the embedded PostgreSQL (data in
+    DASHBOARD_PGDATA, default ~/.local/share/recruit-dashboard/pgdata). Exit status: 0 done, 1 refused (with a
+    one-line reason), 2 usage error.
+    """
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(), format="%(levelname)s %(name)s: %(message)s")
 
 
@@ -64,7 +70,11 @@ def migrate_command() -> None:
 @click.option("--seed", "seed_value", type=int, default=42, show_default=True)
 @click.option("--reset", is_flag=True, help="Replace the data already in the database.")
 def seed_command(applications: int, facilities: int, months: int, seed_value: int, reset: bool) -> None:
-    """Generate demo data (deterministic for a given seed), then refresh the views."""
+    """Generate demo data, then refresh the views.
+
+    The data is the same for the same seed on the same day. A database that already holds data is refused unless
+    --reset.
+    """
     url = database_url()
     engine = get_engine(url)
     migrate(engine)
@@ -86,7 +96,10 @@ def seed_command(applications: int, facilities: int, months: int, seed_value: in
 @main.command("refresh")
 @click.option("--view", type=click.Choice([*VIEWS, "all"]), default="all", show_default=True)
 def refresh_command(view: str) -> None:
-    """Refresh the KPI views CONCURRENTLY and record each run."""
+    """Refresh the KPI views.
+
+    Each view is refreshed CONCURRENTLY (readers are never blocked) and each run is recorded in app.refresh_runs.
+    """
     url = database_url()
     jobs = RefreshJobs(get_engine(url), on_success=_generation_bumper(url))
     results = jobs.run_now([view], trigger="cli")
@@ -99,7 +112,7 @@ def refresh_command(view: str) -> None:
 
 @main.group("users")
 def users_group() -> None:
-    """Create, list and deactivate users; assign recruiters' facilities."""
+    """Manage users and recruiters' facilities."""
 
 
 @users_group.command("create")
@@ -108,7 +121,11 @@ def users_group() -> None:
 @click.option("--facility", "facilities", type=click.IntRange(min=1), multiple=True, help="Repeat for each one.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 def users_create_command(email: str, role: str, facilities: tuple[int, ...], password_stdin: bool) -> None:
-    """Create a user (passwords are never accepted as arguments: they would land in shell history)."""
+    """Create a user.
+
+    The password is read from the first line of stdin (--password-stdin), never from an argument: it would land in
+    shell history. A recruiter needs at least one --facility (the ids are in `dashboard facilities list`).
+    """
     if not password_stdin:
         raise click.UsageError("--password-stdin is required: pipe the password in on one line")
     password = click.get_text_stream("stdin").readline().rstrip("\r\n")
@@ -119,7 +136,10 @@ def users_create_command(email: str, role: str, facilities: tuple[int, ...], pas
 
 @users_group.command("list")
 def users_list_command() -> None:
-    """One line per user: email, role, active or inactive, facilities."""
+    """List users.
+
+    One line per user: email, role, active or inactive, facilities.
+    """
     for user in list_users(get_engine(database_url())):
         facilities = ",".join(map(str, user.facility_ids)) or ("-" if user.role == "recruiter" else "all")
         status = "active" if user.active else "inactive"
@@ -129,7 +149,10 @@ def users_list_command() -> None:
 @users_group.command("deactivate")
 @click.option("--email", required=True)
 def users_deactivate_command(email: str) -> None:
-    """Deactivate a user: their sessions and API tokens stop working at once."""
+    """Deactivate a user.
+
+    Their sessions and API tokens stop working at once.
+    """
     with _refusals():
         user = deactivate_user(get_engine(database_url()), email)
     click.echo(f"deactivated {user.email}")
@@ -145,15 +168,39 @@ def users_set_facilities_command(email: str, facilities: tuple[int, ...]) -> Non
     click.echo(f"{user.email} now sees facilities {','.join(map(str, user.facility_ids))}")
 
 
+@main.group("facilities")
+def facilities_group() -> None:
+    """List facilities."""
+
+
+@facilities_group.command("list")
+def facilities_list_command() -> None:
+    """List facility ids and names.
+
+    One line per facility, by id: the id (what `users create --facility` takes), a tab, the name.
+    """
+    facilities = all_facilities(get_engine(database_url())).sort_values("id")
+    if facilities.empty:
+        click.echo("no facilities yet (`dashboard seed` loads demo data)", err=True)
+    for facility_id, name in facilities[["id", "name"]].itertuples(index=False):
+        click.echo(f"{facility_id}\t{name}")
+
+
 @main.group("tokens")
 def tokens_group() -> None:
-    """Create and revoke API tokens (Authorization: Bearer <token>)."""
+    """Manage API tokens.
+
+    Clients send a token as `Authorization: Bearer <token>`.
+    """
 
 
 @tokens_group.command("create")
 @click.option("--email", required=True)
 def tokens_create_command(email: str) -> None:
-    """Create a token; it is printed once, alone on the last line, and only its hash is stored."""
+    """Create an API token for a user.
+
+    The token is printed once, alone on the last line; only its hash is stored.
+    """
     engine = get_engine(database_url())
     with _refusals():
         user = require_user(engine, email)
@@ -196,7 +243,10 @@ def _generation_bumper(url: str) -> Callable[[], None]:
 
 @main.command("scheduler")
 def scheduler_command() -> None:
-    """Run the refresh scheduler alone, in the foreground (the Procfile's scheduler: line)."""
+    """Run the refresh scheduler alone.
+
+    It runs in the foreground, for the Procfile's scheduler: line; web processes then set SCHEDULER_ENABLED=false.
+    """
     from dashboard.scheduler import build_scheduler
 
     try:
@@ -231,7 +281,10 @@ def run_command(host: str, port: int, debug: bool) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True)
 @click.option("--applications", type=click.IntRange(min=1), default=200_000, show_default=True)
 def demo_command(host: str, port: int, applications: int) -> None:
-    """Start everything needed (embedded database, demo data, demo users) and serve on http://HOST:PORT."""
+    """Run the dashboard with demo data and demo users.
+
+    Starts everything needed (embedded database, demo data, demo users) and serves on http://HOST:PORT.
+    """
     from dashboard.app import create_app
     from dashboard.demo import prepare_demo
 

@@ -71,7 +71,8 @@ def test_password_never_reaches_the_output_or_the_database_in_clear(run, engine)
     [
         (("rec@x.org", "recruiter"), "a recruiter needs at least one facility"),
         (("rec@x.org", "recruiter", 9), "unknown facility id(s): 9"),
-        (("v@x.org", "viewer", 1), "only recruiters are assigned facilities"),
+        (("v@x.org", "viewer", 1), "only recruiters are assigned facilities; a viewer sees every facility"),
+        (("a@x.org", "admin", 1), "only recruiters are assigned facilities; an admin sees every facility"),
     ],
 )
 def test_refused_creations_exit_1_with_one_line(run, engine, args: tuple, message: str) -> None:

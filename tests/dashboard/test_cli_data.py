@@ -34,3 +34,17 @@ def test_migrate_seed_refresh_and_their_refusals(make_database):
 def test_a_bad_database_url_is_a_usage_error():
     result = CliRunner().invoke(main, ["migrate"], env={"DATABASE_URL": "mysql://x"})
     assert result.exit_code == 2 and "DATABASE_URL must start with" in result.output
+
+
+def test_facilities_list_prints_each_id_and_name_by_id(make_database):
+    url = make_database()
+    empty = invoke(url, "facilities", "list")
+    assert empty.exit_code == 0 and empty.stdout == "" and "no facilities yet" in empty.stderr
+    with psycopg_connection(get_engine(url)) as conn:
+        conn.execute("insert into recruiting.facilities (id, name) values (2, 'Bayfront Medical Center'),"
+                     " (10, 'Ashford Rural Clinic'), (1, 'Summit General Hospital')")
+    listed = invoke(url, "facilities", "list")
+    assert listed.exit_code == 0
+    assert listed.stdout.splitlines() == [
+        "1\tSummit General Hospital", "2\tBayfront Medical Center", "10\tAshford Rural Clinic",
+    ]
