@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ import click
 from auth.errors import UserError
 from auth.tokens import create_token, revoke_tokens
 from auth.users import ROLES, create_user, deactivate_user, list_users, require_user, set_facilities
+from dashboard.ports import PortUnavailable, check_port
 from dashboard.settings import SettingsError, load_settings, parse_database_url
 from data.cache import database_namespace, generation_counter
 from data.engine import get_engine
@@ -23,6 +25,8 @@ from data.refresh import VIEWS
 from data.seed import MAX_FACILITIES, SeedConfig, SeedError, ensure_seedable, seed
 
 log = logging.getLogger(__name__)
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+_ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def database_url() -> str:
@@ -33,9 +37,9 @@ def database_url() -> str:
             return parse_database_url(raw)
         except SettingsError as exc:
             raise click.UsageError(str(exc)) from None
-    from data.embedded import start_embedded
+    from data.embedded import embedded_data_dir, start_embedded
 
-    click.echo("DATABASE_URL is not set: using the embedded PostgreSQL server.", err=True)
+    click.echo(f"DATABASE_URL is not set: using the embedded PostgreSQL in {embedded_data_dir()}.", err=True)
     return start_embedded()
 
 
@@ -47,7 +51,16 @@ def main() -> None:
     DASHBOARD_PGDATA, default ~/.local/share/recruit-dashboard/pgdata). Exit status: 0 done, 1 refused (with a
     one-line reason), 2 usage error.
     """
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(), format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter((logging.Formatter if sys.stderr.isatty() else _PlainFormatter)(LOG_FORMAT))
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(), handlers=[handler])
+
+
+class _PlainFormatter(logging.Formatter):
+    """Drops terminal colour codes (werkzeug colours its request lines) from logs that go to a file or a pipe."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _ANSI_CODES.sub("", super().format(record))
 
 
 @main.command("migrate")
@@ -272,6 +285,10 @@ def run_command(host: str, port: int, debug: bool) -> None:
         settings = load_settings()
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
+    try:
+        check_port(host, port, command="run")
+    except PortUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
     app = create_app(settings)
     app.run(host=host, port=port, debug=debug, dev_tools_ui=debug, dev_tools_props_check=debug)
 
@@ -279,22 +296,20 @@ def run_command(host: str, port: int, debug: bool) -> None:
 @main.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True)
-@click.option("--applications", type=click.IntRange(min=1), default=200_000, show_default=True)
-def demo_command(host: str, port: int, applications: int) -> None:
+@click.option("--applications", type=click.IntRange(min=1), default=200_000, show_default=True,
+              help="How much demo data the first start loads.")
+@click.option("--stop", is_flag=True, help="Stop an embedded PostgreSQL left running, then exit.")
+def demo_command(host: str, port: int, applications: int, stop: bool) -> None:
     """Run the dashboard with demo data and demo users.
 
-    Starts everything needed (embedded database, demo data, demo users) and serves on http://HOST:PORT.
+    Starts the embedded PostgreSQL unless DATABASE_URL is set (data in DASHBOARD_PGDATA, default
+    ~/.local/share/recruit-dashboard/pgdata, about 450 MB with the default demo data), applies the migrations, loads
+    demo data on the first start, refreshes the views, creates the demo users and serves on http://HOST:PORT. Ctrl+C
+    stops the dashboard and the embedded PostgreSQL; --stop stops one left running (after a kill -9, say).
     """
-    from dashboard.app import create_app
-    from dashboard.demo import prepare_demo
+    from dashboard.demo import run_demo, stop_demo
 
-    try:
-        settings = load_settings(demo=True)
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
-    settings = settings.with_overrides(database_url=settings.database_url or database_url())
-    for line in prepare_demo(settings, applications=applications):
-        click.echo(line)
-    app = create_app(settings)
-    click.echo(f"Dashboard running on http://{host}:{port}/  (Ctrl+C to stop)")
-    app.run(host=host, port=port, debug=False, dev_tools_ui=False, dev_tools_props_check=False)
+    if stop:
+        stop_demo()
+    else:
+        run_demo(host, port, applications=applications)
