@@ -1,4 +1,5 @@
-"""The `dashboard` command (DESIGN.md §7): exit 0 on success, 1 on a refused operation, 2 on a usage error."""
+"""The `dashboard` command (README.md, "Command line"): exit 0 on success, 1 on a refused operation, 2 on a usage
+error."""
 
 from __future__ import annotations
 

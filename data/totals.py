@@ -1,4 +1,4 @@
-"""Totals built only from published (masked) cells: DESIGN.md §5 "kpis" and §6 rule 4.
+"""Totals built only from published (masked) cells: the kpis dataset (docs/KPIS.md) and every total on a page.
 
 Every figure here is a function of published cells alone, so whatever selection a viewer totals ({A, B}, then
 {A}), the difference is a function of published cells too and reveals no hidden one. That is why these
@@ -26,7 +26,7 @@ from data.specs import DATASETS, Aggregation, Column, DatasetSpec, Kind
 EXCLUDED_CELLS = "excluded_cells"
 PARTIAL = "partial"
 
-# kpis field -> (dataset, column it aggregates). Field names are public (DESIGN §5 "kpis").
+# kpis field -> (dataset, column it aggregates). Field names are public (the API's kpis dataset).
 KPI_FIELDS: dict[str, tuple[str, str]] = {
     "applications": ("pipeline", "applications"),
     "hired": ("pipeline", "hired"),
@@ -90,7 +90,7 @@ def aggregate_published(
 
 
 def kpi_totals(frames: Mapping[str, Masked]) -> dict[str, Any]:
-    """The kpis row (DESIGN §5) from masked frames keyed by dataset; a dataset not given yields None fields.
+    """The kpis row (docs/KPIS.md) from masked frames keyed by dataset; a dataset not given yields None fields.
 
     Values are plain Python (int, float, Decimal, None); `partial` and `excluded_cells` cover every field.
     """

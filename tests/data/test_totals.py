@@ -1,4 +1,4 @@
-"""Tests for data/totals.py: totals only from published cells (DESIGN.md §5 "kpis", §6 rule 4)."""
+"""Tests for data/totals.py: totals only from published cells (the kpis dataset, docs/KPIS.md)."""
 
 from __future__ import annotations
 
@@ -330,7 +330,7 @@ def masked_tables(draw: st.DrawFn, name: str) -> pd.DataFrame:
 
 
 def reference_aggregate(df: pd.DataFrame, by: list[str], spec: DatasetSpec) -> list[dict[str, Any]]:
-    """DESIGN §6 rule 4 written out group by group in plain Python, reading published cells only."""
+    """Totals from published cells only, written out group by group in plain Python, reading published cells only."""
     records = df.to_dict("records")
     groups: dict[tuple, list[int]] = {}
     for i, r in enumerate(records):
