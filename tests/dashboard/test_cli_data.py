@@ -29,6 +29,7 @@ def test_migrate_seed_refresh_and_their_refusals(make_database):
     with psycopg_connection(get_engine(url)) as conn:
         triggers = conn.execute("select distinct trigger from app.refresh_runs").fetchall()
     assert triggers == [("cli",)]
+    get_engine(url).dispose()  # the whole suite shares the server's max_connections
 
 
 def test_a_bad_database_url_is_a_usage_error():
@@ -48,3 +49,4 @@ def test_facilities_list_prints_each_id_and_name_by_id(make_database):
     assert listed.stdout.splitlines() == [
         "1\tSummit General Hospital", "2\tBayfront Medical Center", "10\tAshford Rural Clinic",
     ]
+    get_engine(url).dispose()

@@ -124,6 +124,7 @@ def test_a_busy_port_is_refused_before_anything_else(make_database, command: lis
     with psycopg_connection(get_engine(url)) as conn:
         refreshes = conn.execute("select count(*) from app.refresh_runs").fetchone()[0]
         users = conn.execute("select count(*) from app.users").fetchone()[0]
+    get_engine(url).dispose()  # the whole suite shares the server's max_connections
     assert (refreshes, users) == (0, 0), "it refreshed views or created users before refusing"
 
 
@@ -148,3 +149,4 @@ def test_prepare_demo_reports_each_step_and_seeds_only_an_empty_database(make_da
     assert steps == ["schema: up to date", "demo data: already loaded (`dashboard seed --reset` replaces it)",
                      "views: refreshed"]
     assert len(bars) == 1
+    get_engine(settings.database_url).dispose()

@@ -83,7 +83,9 @@ def test_progress_reports_exactly_the_work_units(make_database, seed_config):
     """The CLI's progress bars are sized by `work_units`: every unit is reported, none twice, so they end at 100%."""
     config = replace(seed_config, applications=700, facilities=6)
     reported: list[tuple[str, int]] = []
-    seed(get_engine(make_database()), config, progress=lambda step, n: reported.append((step, n)))
+    engine = get_engine(make_database())
+    seed(engine, config, progress=lambda step, n: reported.append((step, n)))
+    engine.dispose()  # the whole suite shares the server's max_connections
     assert sum(n for _step, n in reported) == config.work_units
     assert [step for step, _n in reported][:2] == ["facilities", "candidates"]
 
