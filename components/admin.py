@@ -144,6 +144,39 @@ def audit_table(entries: Sequence[Any], *, table_id: str) -> Any:
     return simple_table(headers, rows, table_id=table_id, empty="The audit log is empty.")
 
 
+def privacy_audit_panel(run: Any | None, *, panel_id: str) -> Any:
+    """The last privacy audit (data.privacy_runs.AuditRun-like: at, threshold, ok, duration_ms, datasets)."""
+    if run is None:
+        return html.P("No privacy audit has run yet. Run `dashboard privacy-audit` on the server (it searches every "
+                      "published row for a suppressed count that could be worked out exactly).",
+                      className="admin-empty", id=panel_id)
+    verdict = (f"Passed: no suppressed count can be worked out exactly (k = {run.threshold})" if run.ok else
+               f"FAILED: some suppressed counts can be worked out exactly (k = {run.threshold})")
+    rows = [
+        (
+            VIEW_LABELS.get(d["dataset"], d["dataset"]),
+            f"{d['rows_with_hidden_counts']:,} of {d['rows']:,}",
+            d["recoverable"] + d["undecided"],
+            d["fewest_completions"] if d["fewest_completions"] is not None else MISSING,
+            f"{d['cells_hidden_share']:.1%}",
+            f"{d['volume_hidden_share']:.2%}",
+        )
+        for d in run.datasets
+    ]
+    named = [cell for d in run.datasets for cell in d.get("named", [])]
+    headers = ("Dataset", "Rows with hidden counts", "Unsafe cells", "Fewest completions of a row",
+               "Cells hidden", "Volume hidden")
+    return html.Div(
+        [
+            html.P(f"{verdict}. Last run {fmt_datetime(run.at)}, {fmt_duration(run.duration_ms)}.",
+                   className="admin-verdict" + ("" if run.ok else " admin-verdict--failed")),
+            simple_table(headers, rows, table_id=f"{panel_id}-table", empty="No datasets audited."),
+            *([html.Ul([html.Li(c) for c in named], className="admin-unsafe")] if named else []),
+        ],
+        id=panel_id,
+    )
+
+
 def not_allowed(message: str) -> html.Div:
     """The in-app 'not allowed' answer (the server's 403 page says the same for direct loads)."""
     return html.Div(

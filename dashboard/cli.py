@@ -124,6 +124,42 @@ def refresh_command(view: str) -> None:
         raise click.ClickException("one or more views failed to refresh; see app.refresh_runs")
 
 
+@main.command("privacy-audit")
+@click.option("--dataset", "datasets", type=click.Choice(VIEWS), multiple=True,
+              help="Audit only this dataset (repeatable); default: all four.")
+def privacy_audit_command(datasets: tuple[str, ...]) -> None:
+    """Audit the published data for solvable cells.
+
+    Searches every published row for suppressed counts an attacker could solve exactly.
+    """
+    from data.masking import MaskPolicy
+    from data.privacy_runs import record_run, run_audit
+
+    try:
+        settings = load_settings(demo=True)
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not settings.hipaa_mode:
+        raise click.ClickException("HIPAA_MODE is off: nothing is suppressed, so there is nothing to audit")
+    engine = get_engine(settings.database_url or database_url())
+    policy = MaskPolicy(threshold=settings.hipaa_min_threshold)
+    results = run_audit(engine, policy, datasets or VIEWS)
+    for result in results:
+        click.echo(
+            f"{result.dataset}: {result.rows:,} rows, {result.rows_with_hidden_counts:,} with hidden counts"
+            f" ({result.hidden_counts:,} counts); recoverable {len(result.recoverable)}, undecided"
+            f" {len(result.undecided)}; fewest completions of a row: {result.fewest_completions or '-'};"
+            f" hidden: {result.cells_hidden_share:.1%} of cells, {result.volume_hidden_share:.2%} of volume"
+            f" ({result.seconds:.1f} s)"
+        )
+        for cell in (*result.recoverable, *result.undecided)[:5]:
+            click.echo(f"  {'recoverable' if cell in result.recoverable else 'undecided'}: {cell.describe()}")
+    run = record_run(engine, results, policy.threshold)
+    if not run.ok:
+        raise click.ClickException(f"the audit found suppressed counts that are not safe (k = {policy.threshold})")
+    click.echo(f"ok: no suppressed count can be solved exactly (k = {policy.threshold}, {run.duration_ms} ms)")
+
+
 @main.group("users")
 def users_group() -> None:
     """Manage users and recruiters' facilities."""

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from data.masking import MIN_THRESHOLD
+
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
@@ -106,7 +108,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = Fals
             parse_bool("SESSION_COOKIE_SECURE", cookie_secure) if cookie_secure is not None else not demo
         ),
         hipaa_mode=parse_bool("HIPAA_MODE", get("HIPAA_MODE") or "true"),
-        hipaa_min_threshold=parse_int("HIPAA_MIN_THRESHOLD", get("HIPAA_MIN_THRESHOLD") or "5", minimum=2),
+        hipaa_min_threshold=parse_int("HIPAA_MIN_THRESHOLD", get("HIPAA_MIN_THRESHOLD") or "5", minimum=MIN_THRESHOLD),
         analytics_cache_ttl=parse_int("ANALYTICS_CACHE_TTL", get("ANALYTICS_CACHE_TTL") or "300", minimum=0),
         analytics_refresh_interval_ms=parse_int(
             "ANALYTICS_REFRESH_INTERVAL", get("ANALYTICS_REFRESH_INTERVAL") or "3600000", minimum=1000

@@ -21,6 +21,14 @@ from data.specs import Column, DatasetSpec, Group, Kind
 
 SUPPRESSED = "suppressed"
 REDACTED = "[redacted]"
+# How close (in counts) the sum of a group's hidden parts may come to the least sum they could have before the
+# group's whole is hidden too (see `_complementary`).
+CORNER_MARGIN = 1
+
+
+# Below this threshold the hiring funnel leaves some hidden counts a single possible value (docs/PRIVACY.md), so
+# the guarantee the privacy audit proves starts here.
+MIN_THRESHOLD = 5
 
 
 @dataclass(frozen=True)
@@ -31,8 +39,8 @@ class MaskPolicy:
     threshold: int = 5
 
     def __post_init__(self) -> None:
-        if isinstance(self.threshold, bool) or not isinstance(self.threshold, int) or self.threshold < 1:
-            raise ValueError(f"threshold must be a positive integer, got {self.threshold!r}")
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, int) or self.threshold < MIN_THRESHOLD:
+            raise ValueError(f"threshold must be an integer of at least {MIN_THRESHOLD}, got {self.threshold!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,43 +146,64 @@ def _count_values(series: pd.Series) -> np.ndarray:
 def _complementary(
     groups: tuple[Group, ...], values: dict[str, np.ndarray], hidden: dict[str, np.ndarray], k: int
 ) -> None:
-    """The complementary rule, in place: passes over the groups until none needs a fix.
+    """The complementary rules, in place.
 
-    A group needs one when exactly one member is hidden (it equals the whole minus the rest), and also when the
-    whole is published and its hidden parts add up to 1..k-1: that sum is itself a small count anyone can work
-    out (applications 12, pending 10, hired and rejected hidden: both are exactly 1). The rule as first
-    stated names only the first case; the second is the same disclosure one step removed. The sum is taken from
-    published values only, so re-masking a masked frame finds the same groups.
-
-    Rows are independent, so each group step is vectorised over the rows that need a fix; the order of groups
-    within a pass is the order in the spec, as the rule prescribes. Hidden cells only ever get added, so the
-    loop ends.
+    1. A group with any hidden member has every non-zero part hidden. Which part was small then no longer shows
+       in the pattern: it is the same whichever non-zero member was below k.
+    2. A group with exactly one hidden member (its only non-zero part, the whole published) hides its whole: the
+       part would equal the whole.
+    3. A published whole whose hidden parts add up to at most CORNER_MARGIN more than the least they can add up to
+       (every hidden count is at least 1; a hidden whole of another group at least its published parts plus one
+       per hidden part) hides the whole: near that least sum every hidden part is pinned to its minimum.
+    Rules 1 and 2 are applied to every group until nothing changes; only then is rule 3 read, on that settled
+    pattern, for every group at once (so it never reads a value that rule 1 is about to hide); then again.
+    Every rule reads which cells are hidden, which are zero and sums an attacker can work out, and rule 3 fires
+    on a band of sums rather than one exact sum, so knowing the rules narrows no hidden cell to a single value;
+    `data.privacy_audit` checks this by exact search on every published row. Hidden cells are only ever added,
+    so the loops end.
     """
-    changed = True
-    while changed:
-        changed = False
+    wholes = {g.whole: g for g in groups}
+    while True:
+        settled = False
+        while not settled:
+            settled = True
+            for group in groups:
+                any_hidden = np.logical_or.reduce([hidden[m] for m in group.members])
+                for part in group.parts:
+                    settled &= not _hide(hidden[part], any_hidden & (values[part] > 0))
+                count = sum(hidden[m].astype(np.int64) for m in group.members)
+                settled &= not _hide(hidden[group.whole], count == 1)
+        cornered = {}
         for group in groups:
-            members = group.members
-            hid = np.column_stack([hidden[m] for m in members])
-            whole = values[members[0]]
-            published_parts = sum(np.where(hidden[m], 0.0, np.nan_to_num(values[m])) for m in members[1:])
-            hidden_sum = whole - published_parts
-            small_remainder = ~hid[:, 0] & (hid[:, 1:].sum(axis=1) >= 2) & (hidden_sum >= 1) & (hidden_sum < k)
-            rows = np.flatnonzero((hid.sum(axis=1) == 1) | small_remainder)
-            if rows.size == 0:
-                continue
-            hid = hid[rows]
-            vals = np.column_stack([values[m][rows] for m in members])
-            candidate = ~hid & (vals > 0)
-            # argmin returns the first minimum: ties go to the earlier member, whole first.
-            pick = np.where(candidate, vals, np.inf).argmin(axis=1)
-            # No non-zero published member: the whole; if the whole is the hidden one (only possible with
-            # inconsistent data), the first published member, so that the group is fixed and the loop ends.
-            fallback = np.where(hid[:, 0], (~hid).argmax(axis=1), 0)
-            pick = np.where(candidate.any(axis=1), pick, fallback)
-            for j, member in enumerate(members):
-                hidden[member][rows[pick == j]] = True
-            changed = True
+            shown = ~hidden[group.whole] & np.logical_or.reduce([hidden[p] for p in group.parts])
+            hidden_sum = values[group.whole] - sum(np.where(hidden[p], 0.0, values[p]) for p in group.parts)
+            least = sum(np.where(hidden[p], _least(p, values, hidden, wholes), 0.0) for p in group.parts)
+            cornered[group.whole] = shown & (hidden_sum <= least + CORNER_MARGIN)
+        grew = False
+        for whole, rows in cornered.items():
+            grew |= _hide(hidden[whole], rows)
+        if not grew:
+            return
+
+
+def _hide(hidden: np.ndarray, rows: np.ndarray) -> bool:
+    """Hide `rows` in place; whether anything new was hidden."""
+    new = rows & ~hidden
+    if not new.any():
+        return False
+    hidden |= new
+    return True
+
+
+def _least(name: str, values: dict[str, np.ndarray], hidden: dict[str, np.ndarray], wholes: dict[str, Group]
+           ) -> np.ndarray:
+    """The least value an attacker must allow for a hidden count: 1, or for the whole of a group the sum of its
+    published parts plus the least of each hidden part."""
+    group = wholes.get(name)
+    if group is None:
+        return np.ones(len(values[name]))
+    inner = sum(np.where(hidden[p], _least(p, values, hidden, wholes), values[p]) for p in group.parts)
+    return np.maximum(inner, 1.0)
 
 
 def _derived_hidden(col: Column, counts: dict[str, np.ndarray], hidden: dict[str, np.ndarray], k: int) -> np.ndarray:

@@ -78,7 +78,7 @@ class Group:
 
     @property
     def members(self) -> tuple[str, ...]:
-        """Whole first, then the parts: the tie-break order of complementary suppression."""
+        """Whole first, then the parts."""
         return (self.whole, *self.parts)
 
 
@@ -88,6 +88,10 @@ class DatasetSpec:
 
     `period` is the grain column that steps by calendar month; GROWTH columns compare a row with the row one
     period earlier that has the same values in the other grain columns (`series_keys`).
+
+    `orders` are (larger, smaller) pairs of counts that hold in every row (the hiring funnel, responses never
+    exceeding messages sent). The masker does not need them; the privacy audit gives them to its attacker, who
+    may know them.
     """
 
     name: str
@@ -95,6 +99,7 @@ class DatasetSpec:
     fields: tuple[Column, ...]
     groups: tuple[Group, ...] = ()
     period: str | None = None
+    orders: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         by_name: dict[str, Column] = {}
@@ -117,6 +122,10 @@ class DatasetSpec:
             for member in group.members:
                 if member not in by_name or by_name[member].kind is not Kind.COUNT:
                     raise ValueError(f"{self.name}: group member {member!r} is not a count column")
+        for pair in self.orders:
+            for name in pair:
+                if name not in by_name or by_name[name].kind is not Kind.COUNT:
+                    raise ValueError(f"{self.name}: order relation member {name!r} is not a count column")
 
     @cached_property
     def _by_name(self) -> dict[str, Column]:
@@ -195,6 +204,8 @@ PIPELINE = DatasetSpec(
         Column("time_to_fill_days", Kind.DERIVED, inputs=("hired",), denominator="hired"),
     ),
     groups=(Group("applications", ("hired", "rejected", "pending")),),
+    orders=(("applications", "screened"), ("screened", "interviewed"), ("interviewed", "offered"),
+            ("offered", "hired")),
 )
 
 VIOLATION_LEVELS = ("violations_low", "violations_medium", "violations_high", "violations_critical")
@@ -226,6 +237,7 @@ REVENUE = DatasetSpec(
         _ratio("revenue_per_placement", "revenue", "placements", Kind.MONEY, quantum=CENTS),
         Column("mom_growth", Kind.GROWTH, inputs=("revenue",)),
     ),
+    orders=(("invoices", "placements"),),  # a placement counts once it has an invoice that month
 )
 
 OUTREACH = DatasetSpec(
@@ -238,6 +250,7 @@ OUTREACH = DatasetSpec(
         _ratio("response_rate", "responded", "sent"),
         _ratio("conversion_rate", "converted", "sent"),
     ),
+    orders=(("sent", "responded"), ("sent", "converted")),
 )
 
 # Record-level drill-down (one row per failed check, /api/v1/analytics/compliance/violations): nothing to

@@ -17,9 +17,18 @@ from flask import current_app
 
 from auth import audit
 from auth.context import client_ip, current_engine, current_user_scope, optional_user_scope
-from components.admin import audit_table, job_statuses, not_allowed, refresh_buttons, runs_table, views_table
+from components.admin import (
+    audit_table,
+    job_statuses,
+    not_allowed,
+    privacy_audit_panel,
+    refresh_buttons,
+    runs_table,
+    views_table,
+)
 from components.layout import empty_state
 from data.jobs import JobStatus, RefreshJobs, active_jobs, job_status, recent_runs
+from data.privacy_runs import last_run
 from data.refresh import VIEWS, RefreshError, last_refreshed, resolve_views
 from pages._common import nav
 
@@ -51,6 +60,7 @@ def layout(**_query: Any) -> html.Div:
                     ]),
                     _card("Views", [html.Div(id="admin-views")]),
                     _card(f"Last {HISTORY} refresh runs", [html.Div(id="admin-runs")]),
+                    _card("Small-number protection: last privacy audit", [html.Div(id="admin-privacy")]),
                     _card("Recent audit log", [html.Div(id="admin-audit")]),
                 ],
                 className="page admin-page",
@@ -93,6 +103,7 @@ def press(*clicks: Any) -> tuple[str, str]:
     Output("admin-views", "children"),
     Output("admin-runs", "children"),
     Output("admin-audit", "children"),
+    Output("admin-privacy", "children"),
     Output("admin-interval", "interval"),
     *(Output(f"{BUTTON}-{name}", "disabled") for name in BUTTONS),
     Input("admin-interval", "n_intervals"),
@@ -112,6 +123,7 @@ def poll(_tick: Any, job_id: Any) -> tuple[Any, ...]:
         views_table(last_refreshed(engine), _next_runs(), busy, table_id="admin-views-table"),
         runs_table(recent_runs(engine, HISTORY), table_id="admin-runs-table"),
         audit_table(audit.list_recent(engine, AUDIT_ROWS), table_id="admin-audit-table"),
+        privacy_audit_panel(last_run(engine), panel_id="admin-privacy-audit"),
         BUSY_POLL_MS if busy else IDLE_POLL_MS,
         bool(busy),
         *(view in busy for view in VIEWS),

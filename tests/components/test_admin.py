@@ -10,10 +10,12 @@ from components.admin import (
     fmt_duration,
     is_on,
     job_text,
+    privacy_audit_panel,
     runs_table,
     unmasked_switch,
     views_table,
 )
+from data.privacy_runs import AuditRun
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -61,3 +63,26 @@ def test_switch_is_offered_to_admins_only() -> None:
     hidden = unmasked_switch("pipeline", allowed=False)
     assert hidden.options == [] and hidden.style == {"display": "none"} and hidden.id == "pipeline-unmasked"
     assert is_on(["on"]) and not is_on([]) and not is_on(None) and not is_on("off")
+
+
+def flat_text(component) -> str:
+    if isinstance(component, str | int):
+        return str(component)
+    children = getattr(component, "children", None)
+    if children is None:
+        return ""
+    parts = children if isinstance(children, list | tuple) else [children]
+    return " ".join(flat_text(c) for c in parts)
+
+
+def test_privacy_audit_panel_before_any_run_and_after_a_failed_one() -> None:
+    assert "No privacy audit has run yet" in flat_text(privacy_audit_panel(None, panel_id="p"))
+
+    run = AuditRun(NOW, 5, False, 1234, [{
+        "dataset": "compliance", "rows": 955, "rows_with_hidden_counts": 857, "hidden_counts": 3024,
+        "recoverable": 2, "undecided": 0, "named": ["compliance facility_id=1 month=2026-03 violations_high"],
+        "fewest_completions": 1, "cells_hidden_share": 0.373, "volume_hidden_share": 0.0491, "seconds": 1.2}])
+    text = flat_text(privacy_audit_panel(run, panel_id="p"))
+    assert "FAILED: some suppressed counts can be worked out exactly (k = 5)" in text
+    assert "857 of 955" in text and "37.3%" in text and "4.91%" in text
+    assert "compliance facility_id=1 month=2026-03 violations_high" in text

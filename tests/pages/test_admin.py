@@ -68,6 +68,7 @@ def test_button_starts_a_job_and_a_second_press_returns_it(own_db: OwnDatabase, 
     assert [e.details["already_running"] for e in audited] == [True, False]
     assert {e.user_id for e in audited} == {admin.id} and audited[0].target == "pipeline"
     assert "refresh" in text_of(out["admin-audit"])
+    assert "No privacy audit has run yet" in text_of(out["admin-privacy"])
 
 
 def test_failed_refresh_shows_the_error(own_db: OwnDatabase, dash_call: DashCaller, auth) -> None:
