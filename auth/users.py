@@ -175,7 +175,8 @@ def _check_facilities(engine: Engine, role: str, facility_ids: Iterable[int]) ->
     if role == "recruiter" and not facilities:
         raise UserError("a recruiter needs at least one facility")
     if role != "recruiter" and facilities:
-        raise UserError(f"only recruiters are assigned facilities; a {role} sees every facility")
+        article = "an" if role[0] in "aeiou" else "a"
+        raise UserError(f"only recruiters are assigned facilities; {article} {role} sees every facility")
     with psycopg_connection(engine) as conn:
         known = {r[0] for r in conn.execute(
             "select id from recruiting.facilities where id = any(%s)", (list(facilities),)

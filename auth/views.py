@@ -1,4 +1,4 @@
-"""Server-rendered sign-in and sign-out (DESIGN.md §7). Registered on the Flask server by dashboard.security."""
+"""Server-rendered sign-in (`/login`) and sign-out (`/logout`). Registered on the Flask server by dashboard.security."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from dash import dcc, html
 from components.formatting import MISSING, fmt_datetime, is_missing
 
 VIEW_LABELS = {"pipeline": "Pipeline", "compliance": "Compliance", "revenue": "Revenue", "outreach": "Outreach"}
-# DESIGN.md §4 trigger values as people say them.
+# app.refresh_runs.trigger values as people say them.
 TRIGGER_LABELS = {"schedule": "schedule", "button": "button", "api": "API", "cli": "CLI"}
 NO_SCHEDULER = "scheduler not running in this process"
 UNMASKED_ON = "on"

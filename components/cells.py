@@ -99,7 +99,7 @@ def totals(
     """One row per `by` group: published sums, recomputed rates, `suppressed`, `partial`, `excluded_cells`.
 
     All value columns come back as float64 (NaN when null). A frame already unique on `by` is passed through
-    (its own rates and notes are kept); otherwise groups are summed over published cells only (§6 rule 4).
+    (its own rates and notes are kept); otherwise groups are summed over published cells only.
     """
     derived = dict(derived or {})
     by = list(by)

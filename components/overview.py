@@ -75,7 +75,7 @@ def kpi_tiles(
 ) -> html.Div:
     """The overview's headline tiles.
 
-    `current`/`previous`: one kpis row (mapping, Series or one-row frame) with the §5 kpis fields plus
+    `current`/`previous`: one kpis row (mapping, Series or one-row frame) with the kpis fields (docs/KPIS.md) plus
     `partial` and `excluded_cells`; a value of None is suppressed or undefined. An optional
     `excluded_by_field` mapping (field -> hidden cells) puts the partial note on the tiles it concerns.
     `trends`: one row per month with `month` and any of the tile fields (or their counts), for sparklines.

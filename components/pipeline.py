@@ -92,7 +92,7 @@ def funnel(df: pd.DataFrame, *, threshold: int, title: str = "Hiring funnel") ->
 
 
 def _stage_conversion(df: pd.DataFrame, previous: str, current: str) -> float | None:
-    """sum(current) / sum(previous) over rows where both stages are published (§5 ratios)."""
+    """sum(current) / sum(previous) over rows where both stages are published (as the kpis ratios)."""
     if previous not in df.columns or current not in df.columns:
         return None
     prev, cur = as_float(df, previous), as_float(df, current)

@@ -1,4 +1,4 @@
-"""The JSON API (DESIGN.md §7): masked, scoped analytics; refresh jobs; CSV exports; the OpenAPI document.
+"""The JSON API: masked, scoped analytics; refresh jobs; CSV exports; the OpenAPI document.
 
 Routes are thin: parse the query string, ask auth/ for the scope, ask the analytics service for masked rows, turn
 them into JSON. Every refusal is an exception mapped to its status in dashboard/errors.py.

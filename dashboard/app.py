@@ -77,7 +77,8 @@ def trust_proxies(server: Flask, hops: int) -> None:
 
 
 def _register_pages(app: dash.Dash) -> None:
-    """Import page modules explicitly (STYLE.md §2) and lay out the shell around the page container."""
+    """Import page modules explicitly (with `pages_folder` outside this package Dash would give them odd module
+    names) and lay out the shell around the page container."""
     from dash import html
 
     import pages._exports  # the export menus' callbacks

@@ -1,9 +1,11 @@
-"""The `dashboard` command (DESIGN.md §7): exit 0 on success, 1 on a refused operation, 2 on a usage error."""
+"""The `dashboard` command (README.md, "Command line"): exit 0 on success, 1 on a refused operation, 2 on a usage
+error."""
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,15 +15,19 @@ import click
 from auth.errors import UserError
 from auth.tokens import create_token, revoke_tokens
 from auth.users import ROLES, create_user, deactivate_user, list_users, require_user, set_facilities
+from dashboard.ports import PortUnavailable, check_port
 from dashboard.settings import SettingsError, load_settings, parse_database_url
 from data.cache import database_namespace, generation_counter
 from data.engine import get_engine
 from data.jobs import RefreshJobs
 from data.migrations import MigrationError, migrate
+from data.queries import facilities as all_facilities
 from data.refresh import VIEWS
-from data.seed import SeedConfig, SeedError, seed
+from data.seed import MAX_FACILITIES, SeedConfig, SeedError, ensure_seedable, seed
 
 log = logging.getLogger(__name__)
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+_ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def database_url() -> str:
@@ -32,16 +38,30 @@ def database_url() -> str:
             return parse_database_url(raw)
         except SettingsError as exc:
             raise click.UsageError(str(exc)) from None
-    from data.embedded import start_embedded
+    from data.embedded import embedded_data_dir, start_embedded
 
-    click.echo("DATABASE_URL is not set: using the embedded PostgreSQL server.", err=True)
+    click.echo(f"DATABASE_URL is not set: using the embedded PostgreSQL in {embedded_data_dir()}.", err=True)
     return start_embedded()
 
 
 @click.group()
 def main() -> None:
-    """Healthcare-recruitment analytics dashboard."""
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(), format="%(levelname)s %(name)s: %(message)s")
+    """Healthcare-recruitment analytics dashboard.
+
+    Start with `dashboard demo`. Without DATABASE_URL every command uses the embedded PostgreSQL (data in
+    DASHBOARD_PGDATA, default ~/.local/share/recruit-dashboard/pgdata). Exit status: 0 done, 1 refused (with a
+    one-line reason), 2 usage error.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter((logging.Formatter if sys.stderr.isatty() else _PlainFormatter)(LOG_FORMAT))
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(), handlers=[handler])
+
+
+class _PlainFormatter(logging.Formatter):
+    """Drops terminal colour codes (werkzeug colours its request lines) from logs that go to a file or a pipe."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _ANSI_CODES.sub("", super().format(record))
 
 
 @main.command("migrate")
@@ -59,20 +79,23 @@ def migrate_command() -> None:
 
 @main.command("seed")
 @click.option("--applications", type=click.IntRange(min=1), default=200_000, show_default=True)
-@click.option("--facilities", type=click.IntRange(min=1, max=10_000), default=40, show_default=True)
+@click.option("--facilities", type=click.IntRange(min=1, max=MAX_FACILITIES), default=40, show_default=True)
 @click.option("--months", type=click.IntRange(min=1, max=240), default=24, show_default=True)
 @click.option("--seed", "seed_value", type=int, default=42, show_default=True)
 @click.option("--reset", is_flag=True, help="Replace the data already in the database.")
 def seed_command(applications: int, facilities: int, months: int, seed_value: int, reset: bool) -> None:
-    """Generate demo data (deterministic for a given seed), then refresh the views."""
+    """Generate demo data, then refresh the views.
+
+    The data is the same for the same seed on the same day. A database that already holds data is refused unless
+    --reset.
+    """
     url = database_url()
     engine = get_engine(url)
     migrate(engine)
     config = SeedConfig(applications=applications, facilities=facilities, months=months, seed=seed_value)
-    # Work units: candidates (0.8 n), applications (n), checks (n), outreach (3 n).
-    total = int(applications * 5.8) + facilities
     try:
-        with click.progressbar(length=total, label="seeding", file=sys.stderr) as bar:
+        ensure_seedable(engine, reset=reset)
+        with click.progressbar(length=config.work_units, label="seeding", file=sys.stderr) as bar:
             report = seed(engine, config, reset=reset, progress=lambda _step, n: bar.update(n))
     except SeedError as exc:
         raise click.ClickException(str(exc)) from None
@@ -87,7 +110,10 @@ def seed_command(applications: int, facilities: int, months: int, seed_value: in
 @main.command("refresh")
 @click.option("--view", type=click.Choice([*VIEWS, "all"]), default="all", show_default=True)
 def refresh_command(view: str) -> None:
-    """Refresh the KPI views CONCURRENTLY and record each run."""
+    """Refresh the KPI views.
+
+    Each view is refreshed CONCURRENTLY (readers are never blocked) and each run is recorded in app.refresh_runs.
+    """
     url = database_url()
     jobs = RefreshJobs(get_engine(url), on_success=_generation_bumper(url))
     results = jobs.run_now([view], trigger="cli")
@@ -102,7 +128,10 @@ def refresh_command(view: str) -> None:
 @click.option("--dataset", "datasets", type=click.Choice(VIEWS), multiple=True,
               help="Audit only this dataset (repeatable); default: all four.")
 def privacy_audit_command(datasets: tuple[str, ...]) -> None:
-    """Search every published row for suppressed counts an attacker could solve exactly."""
+    """Audit the published data for solvable cells.
+
+    Searches every published row for suppressed counts an attacker could solve exactly.
+    """
     from data.masking import MaskPolicy
     from data.privacy_runs import record_run, run_audit
 
@@ -133,7 +162,7 @@ def privacy_audit_command(datasets: tuple[str, ...]) -> None:
 
 @main.group("users")
 def users_group() -> None:
-    """Create, list and deactivate users; assign recruiters' facilities."""
+    """Manage users and recruiters' facilities."""
 
 
 @users_group.command("create")
@@ -142,7 +171,11 @@ def users_group() -> None:
 @click.option("--facility", "facilities", type=click.IntRange(min=1), multiple=True, help="Repeat for each one.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 def users_create_command(email: str, role: str, facilities: tuple[int, ...], password_stdin: bool) -> None:
-    """Create a user (passwords are never accepted as arguments: they would land in shell history)."""
+    """Create a user.
+
+    The password is read from the first line of stdin (--password-stdin), never from an argument: it would land in
+    shell history. A recruiter needs at least one --facility (the ids are in `dashboard facilities list`).
+    """
     if not password_stdin:
         raise click.UsageError("--password-stdin is required: pipe the password in on one line")
     password = click.get_text_stream("stdin").readline().rstrip("\r\n")
@@ -153,7 +186,10 @@ def users_create_command(email: str, role: str, facilities: tuple[int, ...], pas
 
 @users_group.command("list")
 def users_list_command() -> None:
-    """One line per user: email, role, active or inactive, facilities."""
+    """List users.
+
+    One line per user: email, role, active or inactive, facilities.
+    """
     for user in list_users(get_engine(database_url())):
         facilities = ",".join(map(str, user.facility_ids)) or ("-" if user.role == "recruiter" else "all")
         status = "active" if user.active else "inactive"
@@ -163,7 +199,10 @@ def users_list_command() -> None:
 @users_group.command("deactivate")
 @click.option("--email", required=True)
 def users_deactivate_command(email: str) -> None:
-    """Deactivate a user: their sessions and API tokens stop working at once."""
+    """Deactivate a user.
+
+    Their sessions and API tokens stop working at once.
+    """
     with _refusals():
         user = deactivate_user(get_engine(database_url()), email)
     click.echo(f"deactivated {user.email}")
@@ -179,15 +218,39 @@ def users_set_facilities_command(email: str, facilities: tuple[int, ...]) -> Non
     click.echo(f"{user.email} now sees facilities {','.join(map(str, user.facility_ids))}")
 
 
+@main.group("facilities")
+def facilities_group() -> None:
+    """List facilities."""
+
+
+@facilities_group.command("list")
+def facilities_list_command() -> None:
+    """List facility ids and names.
+
+    One line per facility, by id: the id (what `users create --facility` takes), a tab, the name.
+    """
+    facilities = all_facilities(get_engine(database_url())).sort_values("id")
+    if facilities.empty:
+        click.echo("no facilities yet (`dashboard seed` loads demo data)", err=True)
+    for facility_id, name in facilities[["id", "name"]].itertuples(index=False):
+        click.echo(f"{facility_id}\t{name}")
+
+
 @main.group("tokens")
 def tokens_group() -> None:
-    """Create and revoke API tokens (Authorization: Bearer <token>)."""
+    """Manage API tokens.
+
+    Clients send a token as `Authorization: Bearer <token>`.
+    """
 
 
 @tokens_group.command("create")
 @click.option("--email", required=True)
 def tokens_create_command(email: str) -> None:
-    """Create a token; it is printed once, alone on the last line, and only its hash is stored."""
+    """Create an API token for a user.
+
+    The token is printed once, alone on the last line; only its hash is stored.
+    """
     engine = get_engine(database_url())
     with _refusals():
         user = require_user(engine, email)
@@ -230,7 +293,10 @@ def _generation_bumper(url: str) -> Callable[[], None]:
 
 @main.command("scheduler")
 def scheduler_command() -> None:
-    """Run the refresh scheduler alone, in the foreground (the Procfile's scheduler: line)."""
+    """Run the refresh scheduler alone.
+
+    It runs in the foreground, for the Procfile's scheduler: line; web processes then set SCHEDULER_ENABLED=false.
+    """
     from dashboard.scheduler import build_scheduler
 
     try:
@@ -256,6 +322,10 @@ def run_command(host: str, port: int, debug: bool) -> None:
         settings = load_settings()
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
+    try:
+        check_port(host, port, command="run")
+    except PortUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
     app = create_app(settings)
     app.run(host=host, port=port, debug=debug, dev_tools_ui=debug, dev_tools_props_check=debug)
 
@@ -263,19 +333,20 @@ def run_command(host: str, port: int, debug: bool) -> None:
 @main.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True)
-@click.option("--applications", type=click.IntRange(min=1), default=200_000, show_default=True)
-def demo_command(host: str, port: int, applications: int) -> None:
-    """Start everything needed (embedded database, demo data, demo users) and serve on http://HOST:PORT."""
-    from dashboard.app import create_app
-    from dashboard.demo import prepare_demo
+@click.option("--applications", type=click.IntRange(min=1), default=200_000, show_default=True,
+              help="How much demo data the first start loads.")
+@click.option("--stop", is_flag=True, help="Stop an embedded PostgreSQL left running, then exit.")
+def demo_command(host: str, port: int, applications: int, stop: bool) -> None:
+    """Run the dashboard with demo data and demo users.
 
-    try:
-        settings = load_settings(demo=True)
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
-    settings = settings.with_overrides(database_url=settings.database_url or database_url())
-    for line in prepare_demo(settings, applications=applications):
-        click.echo(line)
-    app = create_app(settings)
-    click.echo(f"Dashboard running on http://{host}:{port}/  (Ctrl+C to stop)")
-    app.run(host=host, port=port, debug=False, dev_tools_ui=False, dev_tools_props_check=False)
+    Starts the embedded PostgreSQL unless DATABASE_URL is set (data in DASHBOARD_PGDATA, default
+    ~/.local/share/recruit-dashboard/pgdata, about 450 MB with the default demo data), applies the migrations, loads
+    demo data on the first start, refreshes the views, creates the demo users and serves on http://HOST:PORT. Ctrl+C
+    stops the dashboard and the embedded PostgreSQL; --stop stops one left running (after a kill -9, say).
+    """
+    from dashboard.demo import run_demo, stop_demo
+
+    if stop:
+        stop_demo()
+    else:
+        run_demo(host, port, applications=applications)

@@ -1,4 +1,4 @@
-"""Every refusal becomes `{"error": message}` with its status, in this one place (DESIGN.md §7)."""
+"""Every refusal becomes `{"error": message}` with its status, in this one place."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Chart snapshots and page reports (DESIGN.md §7): `/export/chart/<page>/<chart_id>.{png|svg|pdf}` and
+"""Chart snapshots and page reports: `/export/chart/<page>/<chart_id>.{png|svg|pdf}` and
 `/export/report/<page>.pdf`, scoped, masked and audited like the page and the CSV export.
 
 The `Exporter` bound to the app (`server.extensions["recruit.exports"]`) does the work for these routes and for the
@@ -44,7 +44,7 @@ from data.queries import DATASET_NAMES
 from data.service import AnalyticsService
 
 exports = Blueprint("exports", __name__, url_prefix="/export")
-# The CSV export lives under the API's prefix (DESIGN §7) but is served by the same exporter as the menus.
+# The CSV export lives under the API's prefix (/api/v1/export/) but is served by the same exporter as the menus.
 csv_exports = Blueprint("csv_exports", __name__, url_prefix="/api/v1/export")
 EXPORTS_KEY = "recruit.exports"
 RENDERER_KEY = "recruit.renderer"

@@ -28,8 +28,9 @@ def init_analytics(server: Flask, settings: Settings) -> AnalyticsService:
     if settings.redis_url:
         config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url}
     else:
-        log.warning("REDIS_URL is not set: using an in-process cache; processes will not share cached data "
-                    "or see each other's refreshes before the cache TTL (%s s)", settings.analytics_cache_ttl)
+        if not settings.demo:  # the demo is one process: an in-process cache is exactly right there
+            log.warning("REDIS_URL is not set: using an in-process cache; processes will not share cached data "
+                        "or see each other's refreshes before the cache TTL (%s s)", settings.analytics_cache_ttl)
         config = {"CACHE_TYPE": "SimpleCache"}
     cache = Cache(config={**config, "CACHE_DEFAULT_TIMEOUT": settings.analytics_cache_ttl})
     cache.init_app(server)

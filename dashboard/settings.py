@@ -1,4 +1,4 @@
-"""Typed settings parsed once from the environment (DESIGN.md §8).
+"""Typed settings parsed once from the environment (README.md, "Configuration").
 
 Every parser rejects a bad value with a message naming the variable, so a misconfigured process stops at start-up
 instead of failing on the first request.
@@ -83,7 +83,7 @@ class Settings:
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
-    """Read DESIGN.md §8's variables; raise SettingsError on a bad value or a missing secret outside demo."""
+    """Read the environment variables; raise SettingsError on a bad value or a missing secret outside demo."""
     env = os.environ if environ is None else environ
 
     def get(name: str) -> str | None:

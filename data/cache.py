@@ -1,6 +1,6 @@
 """The dataset cache: masked whole-view frames keyed by dataset, masking mode, threshold and data generation.
 
-Suppression depends only on the data (DESIGN.md §6 rule 5), so one masked frame per view serves every user; scope
+Suppression depends only on the data, never on who asks, so one masked frame per view serves every user; scope
 and filters are applied after the cache, so nothing cached belongs to a user. A refresh bumps the generation (one
 Redis INCR shared by every process), which retires every key at once; the TTL bounds what a lost bump could cost.
 """

@@ -1,4 +1,4 @@
-"""The totals contract: what every figure built from published cells says about itself (DESIGN.md §6 rule 4).
+"""The totals contract: what every figure built from published cells says about itself (docs/PRIVACY.md, "Totals").
 
 `data.totals.aggregate_published` returns one row per group with, for each figure `f`:
 

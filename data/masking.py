@@ -1,10 +1,10 @@
-"""The masker: small-cell suppression (DESIGN.md §6) and PII redaction, as pure functions.
+"""The masker: small-cell suppression (docs/PRIVACY.md) and PII redaction, as pure functions.
 
 `mask(df, spec, policy)` hides what the rules say and lists, per row, what it hid. It never mutates its input,
 is idempotent (hidden cells arrive as NA, stay hidden and are listed again), does not depend on row order, and
 gives each row the same result whatever other rows are passed, except for one cross-row rule: a GROWTH column
 looks at the previous period's row of the same series among the rows passed. The data layer therefore masks
-whole views, never a filtered subset (DESIGN §2: masking happens once per view per data generation).
+whole views, never a filtered subset (masking happens once per view per data generation).
 
 Everything dataset-specific comes from the `DatasetSpec` (data/specs.py).
 """
@@ -52,7 +52,7 @@ class MaskResult:
 
 
 def mask(df: pd.DataFrame, spec: DatasetSpec, policy: MaskPolicy) -> MaskResult:
-    """Apply DESIGN §6 rules 1-3 to every row of `df` and return a new frame; see the module docstring."""
+    """Apply the primary, derived and complementary rules to every row of `df`; returns a new frame."""
     _check_columns(df, spec)
     counts = {c: _count_values(df[c]) for c in spec.count_columns}
     hidden = {c: np.zeros(len(df), dtype=bool) for c in spec.value_columns}
@@ -146,7 +146,7 @@ def _count_values(series: pd.Series) -> np.ndarray:
 def _complementary(
     groups: tuple[Group, ...], values: dict[str, np.ndarray], hidden: dict[str, np.ndarray], k: int
 ) -> None:
-    """DESIGN §6 rule 3, in place.
+    """The complementary rules, in place.
 
     1. A group with any hidden member has every non-zero part hidden. Which part was small then no longer shows
        in the pattern: it is the same whichever non-zero member was below k.
@@ -207,21 +207,21 @@ def _least(name: str, values: dict[str, np.ndarray], hidden: dict[str, np.ndarra
 
 
 def _derived_hidden(col: Column, counts: dict[str, np.ndarray], hidden: dict[str, np.ndarray], k: int) -> np.ndarray:
-    """DESIGN §6 rule 2 for a rate, an average or money."""
+    """The derived rule for a rate, an average or money."""
     out = np.zeros_like(hidden[col.name])
     for name in col.inputs:
         out |= hidden[name]
     if col.denominator is not None:
         denominator = counts[col.denominator]
         published = ~hidden[col.denominator]
-        # Redundant with rule 1 while denominators are counts, kept so the rule reads as DESIGN §6 states it.
+        # Redundant with rule 1 while denominators are counts, kept so the code reads as the rule is stated.
         # A published zero denominator leaves the figure undefined (no hires, no time to fill): not hidden.
         out |= published & (denominator > 0) & (denominator < k)
     return out
 
 
 def _growth_hidden(col: Column, hidden: dict[str, np.ndarray], prev_pos: np.ndarray) -> np.ndarray:
-    """Hidden when the input is hidden in this row or in the previous period's row (DESIGN §6 rule 2).
+    """Hidden when the input is hidden in this row or in the previous period's row.
 
     Growth plus this month's value gives last month's, so a hidden previous value must hide the growth too.
     """

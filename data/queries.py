@@ -1,4 +1,4 @@
-"""One query function per KPI dataset (DESIGN.md §5): a typed filter in, a typed DataFrame out."""
+"""One query function per KPI dataset (docs/KPIS.md): a typed filter in, a typed DataFrame out."""
 
 from __future__ import annotations
 

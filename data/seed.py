@@ -21,17 +21,36 @@ from data.sqlfiles import read_sql
 
 BATCH_ROWS = 500_000
 _TABLES = ("outreach", "invoices", "placements", "compliance_checks", "applications", "candidates", "facilities")
-_CITIES = (
-    "Riverside", "Lakeview", "Mercy", "St. Anne's", "Northgate", "Cedar Valley", "Harbor", "Summit", "Oak Ridge",
-    "Bayfront", "Pine Hollow", "Eastside", "Westbrook", "Silver Lake", "Fairview", "Maple Grove", "Highland",
-    "Brookside", "Granite Peak", "Sunnyvale", "Willow Creek", "Kingsport", "Ashford", "Clearwater",
+# Demo facility names: a place (a town or a patron) and what the facility is. Beyond 1,200 regular names (places x
+# kinds) a name gets a campus, as large systems name their sites; every name stays unique and readable.
+_PLACES = (
+    "Riverside", "Lakeview", "Northgate", "Cedar Valley", "Harbor", "Summit", "Oak Ridge", "Bayfront", "Pine Hollow",
+    "Eastside", "Westbrook", "Silver Lake", "Fairview", "Maple Grove", "Highland", "Brookside", "Granite Peak",
+    "Sunnyvale", "Willow Creek", "Kingsport", "Ashford", "Clearwater", "Meadowbrook", "Stonebridge", "Elmwood",
+    "Forest Hills", "Glenwood", "Hillcrest", "Lakewood", "Millbrook", "Newport", "Oakdale", "Parkview", "Prairie View",
+    "Redwood", "Rockport", "Sandy Springs", "Shady Grove", "Springfield", "Sycamore", "Timberline", "Valley View",
+    "Woodland", "Blue Ridge", "Canyon Creek", "Cherry Hill", "Coral Bay", "Crystal Lake", "Deer Park", "Eagle Rock",
+    "Falcon Ridge", "Foxborough", "Golden Valley", "Green Meadows", "Hampton", "Heritage Park", "Ironwood",
+    "Juniper Hills", "Laurel Heights", "Lincoln Park", "Magnolia", "Mapleton", "Mill Creek", "Mountain View",
+    "North Shore", "Orchard Park", "Pleasant Valley", "Quail Hollow", "Rosewood", "Seaside", "South Bay", "Spring Lake",
+    "Sterling", "Three Rivers", "Twin Oaks", "Westfield", "Whispering Pines", "Wildwood", "Windsor", "Yorktown",
+    "St. Anne's", "St. Mary's", "St. Luke's", "St. Joseph's", "St. Francis", "St. Vincent's", "St. Elizabeth's",
+    "St. Catherine's", "St. Michael's", "St. Jude", "Mercy", "Providence", "Good Samaritan", "Sacred Heart",
+    "Holy Cross", "Trinity", "Grace", "Bethany", "Covenant", "Hope",
 )
+# (name suffix, kind), largest first: low facility ids carry the most activity, so they get the hospitals.
 _KINDS = (
-    ("General Hospital", "hospital"), ("Medical Center", "hospital"), ("Rehabilitation Center", "rehab"),
-    ("Skilled Nursing Facility", "skilled_nursing"), ("Community Clinic", "clinic"), ("Behavioral Health", "clinic"),
+    ("General Hospital", "hospital"), ("Medical Center", "hospital"), ("Regional Medical Center", "hospital"),
+    ("Community Hospital", "hospital"), ("Rehabilitation Hospital", "rehab"), ("Rehabilitation Center", "rehab"),
+    ("Skilled Nursing Facility", "skilled_nursing"), ("Nursing and Rehabilitation Center", "skilled_nursing"),
+    ("Behavioral Health Center", "clinic"), ("Community Clinic", "clinic"), ("Family Health Clinic", "clinic"),
+    ("Urgent Care", "clinic"),
 )
+_TINY_KINDS = (("Rural Clinic", "clinic"),)
+_CAMPUSES = ("North", "South", "East", "West", "Central", "Downtown", "Midtown", "Uptown")
 _STATES = (("Northeast", ("NY", "MA", "PA", "NJ")), ("South", ("TX", "FL", "GA", "NC")),
            ("Midwest", ("IL", "OH", "MI", "MN")), ("West", ("CA", "WA", "OR", "AZ")))
+MAX_FACILITIES = 10_000
 
 Progress = Callable[[str, int], None]
 
@@ -48,11 +67,26 @@ class SeedConfig:
     seed: int = 42
     now: datetime | None = None
 
+    @property
+    def candidates(self) -> int:
+        return max(1, math.ceil(self.applications * 0.8))
+
+    @property
+    def n_tiny(self) -> int:
+        """How many of the facilities are tiny rural clinics (the highest ids), so small cells occur at any size."""
+        return 0 if self.facilities < 4 else max(1, round(self.facilities * 0.08))
+
+    @property
+    def work_units(self) -> int:
+        """What `seed` reports through `progress` in all: one unit per facility, candidate, application, check and
+        outreach row (placements and invoices follow from the hires and report 0)."""
+        return self.facilities + self.candidates + 5 * self.applications
+
     def validate(self) -> None:
         if self.applications < 1:
             raise SeedError("--applications must be at least 1")
-        if self.facilities < 1:
-            raise SeedError("--facilities must be at least 1")
+        if not 1 <= self.facilities <= MAX_FACILITIES:
+            raise SeedError(f"--facilities must be between 1 and {MAX_FACILITIES:,}")
         if not 1 <= self.months <= 240:
             raise SeedError("--months must be between 1 and 240")
 
@@ -76,23 +110,28 @@ def database_has_data(engine: Engine) -> bool:
         )
 
 
+def ensure_seedable(engine: Engine, *, reset: bool) -> None:
+    """Raise SeedError when `seed` would refuse this database (it holds data and `reset` is false)."""
+    if not reset and database_has_data(engine):
+        raise SeedError("the database already holds data; pass --reset to replace it")
+
+
 def seed(engine: Engine, config: SeedConfig, *, reset: bool = False, progress: Progress | None = None) -> SeedReport:
     """Fill the recruiting tables; refuses to write into a non-empty database unless `reset`."""
     config.validate()
     report_progress = progress or (lambda _step, _n: None)
-    if database_has_data(engine) and not reset:
-        raise SeedError("the database already holds data; pass --reset to replace it")
+    ensure_seedable(engine, reset=reset)
     now = (config.now or datetime.now(UTC)).replace(microsecond=0)
     window_start_month = add_months(current_month(now), -(config.months - 1))
     window_start = datetime(window_start_month.year, window_start_month.month, 1, tzinfo=UTC)
     n = config.applications
-    n_tiny = 0 if config.facilities < 4 else max(1, round(config.facilities * 0.08))
+    n_tiny = config.n_tiny
     n_regular = config.facilities - n_tiny
     params = {
         "now": now,
         "window_start": window_start,
         "months": config.months,
-        "candidates": max(1, math.ceil(n * 0.8)),
+        "candidates": config.candidates,
         "applications": n,
         "n_regular": n_regular,
         "n_tiny": n_tiny,
@@ -169,20 +208,33 @@ def _insert_batches(conn, path: str, total: int, params: dict, salt: int, label:
         progress(label, hi - lo + 1)
 
 
-def _insert_facilities(conn, config: SeedConfig) -> None:
-    """Facility names, regions and kinds; the last few ids are the tiny rural clinics."""
+def facility_rows(config: SeedConfig) -> list[tuple[int, str, str, str, str]]:
+    """(id, name, region, state, kind) of each demo facility: unique, realistic names, the same for the same seed.
+
+    Hospitals take the lowest ids (the busiest facilities), the last few ids are the tiny rural clinics.
+    """
     rng = random.Random(config.seed)
-    n_tiny = 0 if config.facilities < 4 else max(1, round(config.facilities * 0.08))
-    rows, used = [], set()
-    for facility_id in range(1, config.facilities + 1):
-        tiny = facility_id > config.facilities - n_tiny
-        suffix, kind = ("Rural Clinic", "clinic") if tiny else rng.choice(_KINDS)
-        name = f"{rng.choice(_CITIES)} {suffix}"
-        while name in used:
-            name = f"{rng.choice(_CITIES)} {suffix} {len(used) + 1}"
-        used.add(name)
+    kinds_by_size = list(dict.fromkeys(kind for _suffix, kind in _KINDS))
+    regular = sorted(_unique_names(rng, _KINDS, config.facilities - config.n_tiny),
+                     key=lambda named: kinds_by_size.index(named[1]))
+    rows = []
+    for facility_id, (name, kind) in enumerate(regular + _unique_names(rng, _TINY_KINDS, config.n_tiny), start=1):
         region, states = rng.choice(_STATES)
         rows.append((facility_id, name, region, rng.choice(states), kind))
+    return rows
+
+
+def _unique_names(rng: random.Random, kinds: tuple[tuple[str, str], ...], count: int) -> list[tuple[str, str]]:
+    """`count` distinct (name, kind) pairs: place + kind first, then the same with a campus."""
+    plain = [(f"{place} {suffix}", kind) for place in _PLACES for suffix, kind in kinds]
+    names = rng.sample(plain, min(count, len(plain)))
+    if count > len(plain):
+        campuses = [(f"{name}, {campus} Campus", kind) for campus in _CAMPUSES for name, kind in plain]
+        names += rng.sample(campuses, count - len(plain))
+    return names
+
+
+def _insert_facilities(conn, config: SeedConfig) -> None:
     with conn.cursor().copy("copy recruiting.facilities (id, name, region, state, kind) from stdin") as copy:
-        for row in rows:
+        for row in facility_rows(config):
             copy.write_row(row)

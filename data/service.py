@@ -1,6 +1,6 @@
 """The one way figures leave the data layer: cached masked views, narrowed by an explicit scope and filters.
 
-Order of work (DESIGN.md §2): read a whole view -> mask it once per data generation -> cache -> narrow by the
+Order of work: read a whole view -> mask it once per data generation -> cache -> narrow by the
 caller's facilities (always an explicit list, resolved by auth/) and filters -> aggregate published cells only.
 Nothing here knows about users: scope arrives as facility ids, so no cached object belongs to anyone.
 Frames handed out are shared with the cache: callers treat them as read-only (derive new frames, never assign).
@@ -116,7 +116,7 @@ class AnalyticsService:
         return self.cache.get_or_compute(parts, compute, layer="selections")
 
     def kpis(self, filt: DataFilter, *, unmasked: bool = False) -> dict[str, Any]:
-        """The kpis row (DESIGN.md §5) of the selection; the channel filter narrows the outreach figures only."""
+        """The kpis row (docs/KPIS.md) of the selection; the channel filter narrows the outreach figures only."""
 
         def compute() -> dict[str, Any]:
             frames = {name: self.select(name, filt, unmasked=unmasked).frame for name in DATASET_NAMES}

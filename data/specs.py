@@ -1,4 +1,4 @@
-"""Declarative dataset specs (DESIGN.md §5, §6): what each column is and what it is computed from.
+"""Declarative dataset specs (docs/KPIS.md, docs/PRIVACY.md): what each column is and what it is computed from.
 
 The masker (`data.masking`) and the totals (`data.totals`) know nothing about column names: every rule they
 apply (which counts a rate uses, which count money follows, which groups add up) is read from these specs.
@@ -235,7 +235,7 @@ REVENUE = DatasetSpec(
     fields=(
         *_grain("facility_id", "month"),
         *_counts("invoices", "placements"),
-        # Money follows placements (DESIGN §6 rule 2): revenue of fewer than k placements describes them. It also
+        # Money follows placements: revenue of fewer than k placements describes them. It also
         # follows invoices: invoices.placement_id may be null, and then a few invoices would show their amounts.
         Column("revenue", Kind.MONEY, inputs=("placements", "invoices")),
         _ratio("avg_invoice", "revenue", "invoices", Kind.MONEY, quantum=CENTS),
@@ -258,7 +258,8 @@ OUTREACH = DatasetSpec(
     orders=(("sent", "responded"), ("sent", "converted")),
 )
 
-# Record-level drill-down (one row per failed check, DESIGN §7): nothing to suppress, PII to redact.
+# Record-level drill-down (one row per failed check, /api/v1/analytics/compliance/violations): nothing to
+# suppress, PII to redact.
 VIOLATIONS = DatasetSpec(
     name="violations",
     grain=(),

@@ -1,4 +1,4 @@
-"""Totals built only from published (masked) cells, each saying what it left out: DESIGN.md §5 "kpis", §6 rule 4.
+"""Totals built only from published (masked) cells, each saying what it left out (docs/PRIVACY.md, "Totals").
 
 Every figure here is a function of published cells alone, so whatever selection a viewer totals ({A, B}, then
 {A}), the difference is a function of published cells too and reveals no hidden one. That is why these
@@ -39,7 +39,7 @@ from data.contract import (
 from data.masking import SUPPRESSED, MaskResult, previous_row_positions, suppressed_matrix
 from data.specs import DATASETS, Aggregation, Column, DatasetSpec, Kind
 
-# kpis field -> (dataset, column it aggregates). Field names are public (DESIGN §5 "kpis").
+# kpis field -> (dataset, column it aggregates). Field names are public (the API's kpis dataset, docs/KPIS.md).
 KPI_FIELDS: dict[str, tuple[str, str]] = {
     "applications": ("pipeline", "applications"),
     "hired": ("pipeline", "hired"),
@@ -98,7 +98,7 @@ def aggregate_published(
 
 
 def kpi_totals(frames: Mapping[str, Masked], *, threshold: int | None = None) -> dict[str, Any]:
-    """The kpis row (DESIGN §5) from masked frames keyed by dataset; a dataset not given yields undefined fields.
+    """The kpis row (docs/KPIS.md) from masked frames keyed by dataset; a dataset not given yields undefined fields.
 
     Values are plain Python (int, float, Decimal, None). `details` gives, per field, its status, the hidden cells
     it left out, the range the published data allows, the share of its base left out and how it may be shown;

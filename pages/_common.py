@@ -1,6 +1,6 @@
 """What every page shares: the filter state in the URL, scope resolution, the page frame and the URL sync.
 
-Filters live in the query string with the API's names (DESIGN.md §7): `facility_id` (repeated), `start`, `end`
+Filters live in the query string with the API's names: `facility_id` (repeated), `start`, `end`
 and `channel`. A page's layout reads them; a filter change writes them back with `history.replaceState` (so
 the page is not re-rendered by the router) and rewrites the navbar links, so the view survives a copied link
 and moving between pages.

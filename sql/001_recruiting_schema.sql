@@ -1,7 +1,7 @@
--- 001: the operational schema (DESIGN.md §4).
+-- 001: the operational schema `recruiting`: facilities, candidates and the events the KPIs count.
 -- Each table that feeds a KPI view stores the UTC month of its event timestamp as a generated column: grouping by
 -- date_trunc() gives the planner no statistics and a single-threaded aggregate, a stored column lets every refresh
--- run a parallel plan (see PERFORMANCE-NOTES). Loaders never write these columns.
+-- run a parallel plan (docs/PERFORMANCE.md). Loaders never write these columns.
 create schema if not exists recruiting;
 
 create table recruiting.facilities (

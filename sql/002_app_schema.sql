@@ -1,4 +1,5 @@
--- 002: the application's own tables (DESIGN.md §4, "App schema").
+-- 002: the application's own tables (schema `app`): users and their facilities, API tokens, the audit log and
+-- the record of refresh runs.
 create schema if not exists app;
 
 create table app.users (

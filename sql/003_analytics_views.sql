@@ -1,4 +1,4 @@
--- 003: KPI datasets at the facility x month grain (DESIGN.md §5).
+-- 003: KPI datasets at the facility x month grain (their formulas in words: docs/KPIS.md).
 -- Each dataset is a live view (the formula, computed on the fly) and a materialized view of exactly that live view,
 -- with a unique index on the grain so it can be refreshed CONCURRENTLY (a plain refresh blocks every reader).
 -- Months are calendar months in UTC, taken from the generated *_month columns of migration 001.

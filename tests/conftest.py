@@ -137,7 +137,7 @@ def _redis_if_reachable() -> str | None:
 
 @pytest.fixture(scope="session")
 def app(seeded_url: str):
-    """The session's one Dash app (STYLE.md §2: callbacks bind to the first app), on the seeded database."""
+    """The session's one Dash app (Dash binds every @dash.callback to the first app created), on the seeded database."""
     from dashboard.app import create_app
     from dashboard.settings import Settings
 

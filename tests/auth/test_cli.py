@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from click.testing import CliRunner, Result
@@ -16,11 +16,12 @@ from data.engine import get_engine, psycopg_connection
 
 
 @pytest.fixture
-def database(make_database: Callable[[], str]) -> str:
+def database(make_database: Callable[[], str]) -> Iterator[str]:
     url = make_database()
     with psycopg_connection(get_engine(url)) as conn:
         conn.execute("insert into recruiting.facilities (id, name) values (1, 'North'), (2, 'South'), (3, 'East')")
-    return url
+    yield url
+    get_engine(url).dispose()  # the whole suite shares the server's max_connections: close this test's pool
 
 
 @pytest.fixture
@@ -71,7 +72,8 @@ def test_password_never_reaches_the_output_or_the_database_in_clear(run, engine)
     [
         (("rec@x.org", "recruiter"), "a recruiter needs at least one facility"),
         (("rec@x.org", "recruiter", 9), "unknown facility id(s): 9"),
-        (("v@x.org", "viewer", 1), "only recruiters are assigned facilities"),
+        (("v@x.org", "viewer", 1), "only recruiters are assigned facilities; a viewer sees every facility"),
+        (("a@x.org", "admin", 1), "only recruiters are assigned facilities; an admin sees every facility"),
     ],
 )
 def test_refused_creations_exit_1_with_one_line(run, engine, args: tuple, message: str) -> None:

@@ -1,4 +1,4 @@
-"""Two real gunicorn servers sharing only PostgreSQL and Redis behave as one (DESIGN.md §9).
+"""Two real gunicorn servers sharing only PostgreSQL and Redis behave as one (docs/SCALING.md).
 
 A session signed in on A is valid on B, a dataset cached by A is a hit on B, a refresh started on A bumps the data
 generation both report, and failed sign-ins count against one limit whichever process answers them. Each server

@@ -1,4 +1,5 @@
-"""Tests for data/masking.py and data/specs.py: DESIGN.md §6 rules 1-3, unit cases and properties."""
+"""Tests for data/masking.py and data/specs.py: the suppression rules (docs/PRIVACY.md), unit cases and
+properties."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ MONTHS = [pd.Timestamp(2024, m, 1) for m in range(1, 8)]
 PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-# --- Frame builders: consistent rows as the data layer produces them (DESIGN §5 dtypes).
+# --- Frame builders: consistent rows as the data layer produces them (dtypes of data/queries.py).
 
 
 def pipeline_row(
@@ -230,7 +231,7 @@ def test_policy_rejects_a_bad_threshold() -> None:
             MaskPolicy(threshold=bad)  # type: ignore[arg-type]
 
 
-# --- Rule 1: primary suppression
+# --- Primary suppression
 
 
 def test_primary_hides_one_to_k_minus_one_and_shows_zero_and_k() -> None:
@@ -254,7 +255,7 @@ def test_threshold_is_the_policy_threshold() -> None:
     assert one(PIPELINE, row, MaskPolicy(threshold=10))[SUPPRESSED] == []
 
 
-# --- Rule 3: complementary suppression
+# --- Complementary suppression
 
 
 def test_a_hidden_part_hides_every_non_zero_part_of_its_group() -> None:
@@ -279,7 +280,7 @@ def test_zero_parts_stay_published() -> None:
 
 
 def test_two_small_members_adding_up_to_2k_minus_2_take_the_rest_of_the_group() -> None:
-    # The row of issue 11: high + critical = 8 with low = 5 published pinned both at 4 under the first masker.
+    # A row the first masker got wrong: high + critical = 8 with low = 5 published pinned both at 4.
     row = one(COMPLIANCE, compliance_row(passed=100, low=5, medium=7, high=4, critical=4))
     assert row[SUPPRESSED] == ["violations_low", "violations_medium", "violations_high", "violations_critical"]
     assert row["failed"] == 20 and row["checks"] == 120
@@ -335,7 +336,7 @@ def test_compliance_chain_through_failed() -> None:
     assert row["avg_score"] == 88.5
 
 
-# --- Rule 2: derived figures and money
+# --- Derived figures and money
 
 
 def test_undefined_null_is_not_a_suppression() -> None:
@@ -362,7 +363,7 @@ def test_money_follows_placements() -> None:
 
 
 def test_money_also_follows_invoices() -> None:
-    # Invoices without a placement: three invoices must not show their amounts (extension of DESIGN §6 rule 2).
+    # Invoices without a placement: three invoices must not show their amounts (money follows invoices too).
     row = one(REVENUE, revenue_row(placements=0, invoices=3))
     assert row[SUPPRESSED] == ["invoices", "revenue", "avg_invoice", "revenue_per_placement", "mom_growth"]
     assert row["revenue"] is None and row["avg_invoice"] is None
@@ -420,7 +421,7 @@ def test_duplicate_grain_rows_are_refused_when_growth_needs_them() -> None:
         mask(frame(REVENUE, rows), REVENUE, K5)
 
 
-# --- Rule 4 (policy), output shape, purity
+# --- Policy (on/off, threshold), output shape, purity
 
 
 def test_disabled_policy_hides_nothing() -> None:
@@ -612,7 +613,7 @@ thresholds = st.integers(5, 15)  # the supported range starts at 5 (docs/PRIVACY
 
 
 def reference_suppressed(df: pd.DataFrame, spec: DatasetSpec, k: int) -> list[list[str]]:
-    """The rules of DESIGN §6 and data/masking.py, row by row in plain Python: an independent model of the
+    """The suppression rules (docs/PRIVACY.md, data/masking.py), row by row in plain Python: an independent model of the
     vectorised masker."""
     records = df.to_dict("records")
     wholes = {g.whole: g for g in spec.groups}
@@ -736,13 +737,13 @@ def test_property_rules_hold(table: tuple[DatasetSpec, pd.DataFrame], k: int) ->
                 assert same_value(masked[c], raw[c])  # published values are the data's
         for c in spec.count_columns:
             value = masked[c]
-            assert value is pd.NA or value == 0 or value >= k  # rule 1
+            assert value is pd.NA or value == 0 or value >= k  # primary
         for g in spec.groups:
-            assert sum(m in listed for m in g.members) != 1  # rule 3
+            assert sum(m in listed for m in g.members) != 1  # complementary
         assert determined_cells(masked, spec) == set()  # nothing solvable from the row's group equations
         for col in spec.fields:
             if col.name not in listed and col.kind in (Kind.DERIVED, Kind.MONEY, Kind.GROWTH):
-                assert not any(i in listed for i in col.inputs)  # rule 2
+                assert not any(i in listed for i in col.inputs)  # derived
                 d = col.denominator
                 assert d is None or masked[d] == 0 or masked[d] >= k
 

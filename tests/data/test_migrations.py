@@ -3,7 +3,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from data.engine import get_engine, psycopg_connection
-from data.migrations import MigrationError, migrate
+from data.migrations import MigrationError, checksum, migrate
 from data.sqlfiles import migration_files
 
 
@@ -59,6 +59,39 @@ def test_an_edited_applied_migration_is_refused(blank_engine):
         conn.execute("update public.schema_migrations set checksum = 'edited' where version like '001%%'")
     with pytest.raises(MigrationError, match="was edited after it was applied"):
         migrate(blank_engine)
+
+
+def test_a_corrected_header_is_not_an_edit_but_a_changed_statement_is(blank_engine, monkeypatch):
+    migrate(blank_engine)
+    original = migration_files()
+    (version, text), *rest = original
+    body = text[text.index("\ncreate") + 1:]
+    reworded = [(version, "-- 001: the header, reworded\n-- over two lines.\n" + body), *rest]
+    monkeypatch.setattr("data.migrations.migration_files", lambda: reworded)
+    assert migrate(blank_engine).applied == []
+    changed = [(version, text.replace("create schema if not exists recruiting;", "create schema recruiting;")), *rest]
+    monkeypatch.setattr("data.migrations.migration_files", lambda: changed)
+    with pytest.raises(MigrationError, match="was edited after it was applied"):
+        migrate(blank_engine)
+    assert checksum(text) == checksum(reworded[0][1]) != checksum(changed[0][1])
+
+
+def test_databases_migrated_with_whole_file_checksums_still_match(blank_engine):
+    """Before headers were left out, the checksum covered the whole file (and the first three headers have been
+    corrected since): such databases keep working without a repair."""
+    import hashlib
+
+    migrate(blank_engine)
+    earlier = {
+        "001_recruiting_schema": "ee17e08756ef89147a2b6b0467e1b43b2443cc5f7c5e7dc8b345a37be7405e80",
+        "002_app_schema": "e6ad3c08755c204ffa45fd01726f45cd95ac24d383786901d8f71ab16e00ac16",
+        "003_analytics_views": "cdef9d4d33c05661e2f38797b6628749d752090d2d622e3d94e8cc8a2ae75f6b",
+    }
+    with psycopg_connection(blank_engine) as conn:
+        for version, text in migration_files():
+            whole_file = earlier.get(version, hashlib.sha256(text.encode()).hexdigest())
+            conn.execute("update public.schema_migrations set checksum = %s where version = %s", (whole_file, version))
+    assert migrate(blank_engine).applied == []
 
 
 def test_every_view_has_a_unique_index_on_its_grain(blank_engine):

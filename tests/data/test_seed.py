@@ -1,10 +1,11 @@
 import itertools
+import re
 from dataclasses import replace
 
 import pytest
 
 from data.engine import get_engine, psycopg_connection
-from data.seed import SeedError, seed
+from data.seed import MAX_FACILITIES, SeedConfig, SeedError, facility_rows, seed
 
 TABLES = ("facilities", "candidates", "applications", "compliance_checks", "placements", "invoices", "outreach")
 
@@ -76,3 +77,35 @@ def test_seeded_data_has_a_realistic_shape(seeded_engine, seed_config):
         assert one("select count(*) = (select count(*) from recruiting.applications where hired_at is not null)"
                    " from recruiting.placements")[0]
         assert one("select count(*) from recruiting.invoices where invoiced_at > now()")[0] == 0
+
+
+def test_progress_reports_exactly_the_work_units(make_database, seed_config):
+    """The CLI's progress bars are sized by `work_units`: every unit is reported, none twice, so they end at 100%."""
+    config = replace(seed_config, applications=700, facilities=6)
+    reported: list[tuple[str, int]] = []
+    engine = get_engine(make_database())
+    seed(engine, config, progress=lambda step, n: reported.append((step, n)))
+    engine.dispose()  # the whole suite shares the server's max_connections
+    assert sum(n for _step, n in reported) == config.work_units
+    assert [step for step, _n in reported][:2] == ["facilities", "candidates"]
+
+
+@pytest.mark.parametrize("facilities", [1, 9, 40, 1_300, MAX_FACILITIES])
+def test_facility_names_are_unique_realistic_and_the_same_for_a_seed(facilities: int):
+    rows = facility_rows(SeedConfig(facilities=facilities, seed=3))
+    names = [name for _id, name, *_ in rows]
+    assert [facility_id for facility_id, *_ in rows] == list(range(1, facilities + 1))
+    assert len(set(names)) == facilities
+    # No numbering to tell duplicates apart ("Maple Grove Medical Center 29"): names read like real ones.
+    assert not [name for name in names if re.search(r"\d", name)]
+    assert rows == facility_rows(SeedConfig(facilities=facilities, seed=3))
+    assert rows != facility_rows(SeedConfig(facilities=facilities, seed=4))
+    kinds = [kind for *_, kind in rows]
+    if facilities >= 40:
+        # The busiest (lowest) ids are hospitals; the last ids are the tiny rural clinics.
+        assert kinds[0] == "hospital" and names[-1].split(",")[0].endswith("Rural Clinic")
+
+
+def test_more_facilities_than_names_is_refused():
+    with pytest.raises(SeedError, match="--facilities must be between 1 and 10,000"):
+        SeedConfig(facilities=MAX_FACILITIES + 1).validate()

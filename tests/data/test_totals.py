@@ -1,5 +1,5 @@
-"""Tests for data/totals.py: totals only from published cells, each saying what it left out (DESIGN.md §5 "kpis",
-§6 rule 4, the contract of data/contract.py)."""
+"""Tests for data/totals.py: totals only from published cells, each saying what it left out (the contract of
+data/contract.py; the kpis dataset of docs/KPIS.md)."""
 
 from __future__ import annotations
 
@@ -394,7 +394,7 @@ def raw_and_masked(draw: st.DrawFn, name: str) -> tuple[pd.DataFrame, pd.DataFra
 
 
 def reference_aggregate(df: pd.DataFrame, by: list[str], spec: DatasetSpec) -> list[dict[str, Any]]:
-    """DESIGN §6 rule 4 written out group by group in plain Python, reading published cells only."""
+    """The totals rules written out group by group in plain Python, reading published cells only."""
     records = df.to_dict("records")
     groups: dict[tuple, list[int]] = {}
     for i, r in enumerate(records):

@@ -1,6 +1,6 @@
 """Page callbacks against the real seeded database, through `/_dash-update-component` as a signed-in user.
 
-Every number a chart shows must equal the service's published totals for the same filters (DESIGN.md §6 rule 4),
+Every number a chart shows must equal the service's published totals for the same filters (totals of published cells),
 scope must hold for crafted requests, and the dataset cache must serve a repeated call and retire on a refresh.
 """
 
