@@ -1,7 +1,9 @@
-"""Request-time helpers for pages, callbacks and routes: who is calling, what they may do, which facilities.
+"""Request-time helpers for pages, callbacks and routes: the app's services, who is calling, what they may do,
+which facilities.
 
 Inside a Flask request (a Dash callback is one):
 
+    services().analytics                     # the app's services, bound once by the factory
     scope = current_user_scope()             # 401 when nobody is signed in
     scope.require("export")                  # 403 unless allowed
     ids = scope.resolve(filt.facility_ids)   # explicit ids; 403 outside a recruiter's scope, 404 unknown
@@ -11,22 +13,56 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from flask import current_app, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import Engine
 
 from auth.errors import AuthenticationRequired
 from auth.permissions import (
-    all_facility_ids,
     facility_scope,
-    has_permission,
     is_signed_in,
     permissions_for,
     raise_for_access,
     resolve_facilities,
 )
 from auth.users import User
+from data.jobs import RefreshJobs
+from data.service import AnalyticsService
+
+_SERVICES_KEY = "recruit"
+
+
+@dataclass
+class AppServices:
+    """What a request may need from the running app, bound once by the factory (dashboard/app.py).
+
+    `exporter` builds chart, report and CSV exports (dashboard/exports.py), `scheduler` is the in-process
+    APScheduler or None, `settings` the parsed configuration. Tests swap parts with monkeypatch.
+    """
+
+    settings: Any
+    engine: Engine
+    analytics: AnalyticsService
+    jobs: RefreshJobs
+    exporter: Any = None
+    scheduler: Any = None
+
+
+def bind_services(server: Flask, bound: AppServices) -> AppServices:
+    server.extensions[_SERVICES_KEY] = bound
+    return bound
+
+
+def services() -> AppServices:
+    """The services of the app handling this request."""
+    return current_app.extensions[_SERVICES_KEY]
+
+
+def services_of(server: Flask) -> AppServices:
+    """The services bound to `server` (outside a request: scripts, benchmarks, tests)."""
+    return server.extensions[_SERVICES_KEY]
 
 
 @dataclass(frozen=True)
@@ -39,7 +75,7 @@ class Scope:
     known_facility_ids: tuple[int, ...]
 
     def can(self, permission: str) -> bool:
-        return has_permission(self.user, permission)
+        return permission in self.permissions
 
     def require(self, permission: str, facility_ids: Iterable[int] | None = None) -> None:
         raise_for_access(self.user, permission, facility_ids)
@@ -50,7 +86,7 @@ class Scope:
 
 
 def current_engine() -> Engine:
-    return current_app.extensions["recruit.engine"]
+    return services().engine
 
 
 def client_ip() -> str | None:
@@ -73,8 +109,8 @@ def optional_user_scope() -> Scope | None:
     cached = g.get("recruit_scope")
     if cached is not None and cached.user.id == user.id:
         return cached
-    known = all_facility_ids(current_engine())
-    scope = Scope(user, permissions_for(user), facility_scope(user, current_engine(), known), known)
+    known = tuple(sorted(int(i) for i in services().analytics.facilities()["id"]))
+    scope = Scope(user, permissions_for(user), facility_scope(user, known), known)
     g.recruit_scope = scope
     return scope
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from auth.permissions import all_facility_ids
 from auth.users import create_user, get_user_by_email, set_facilities, set_password
+from data.queries import facilities as all_facilities
 
 DEMO_USERS: tuple[tuple[str, str, str], ...] = (
     ("admin@demo.local", "admin", "demo-admin-pass"),
@@ -18,8 +18,9 @@ RECRUITER_FACILITIES = 2  # the demo recruiter sees the first two facilities
 def ensure_demo_users(engine: Engine) -> list[str]:
     """Create (or reset the password of) each demo user; one printable line per user. Safe to re-run."""
     lines = []
+    first = tuple(sorted(int(i) for i in all_facilities(engine)["id"]))[:RECRUITER_FACILITIES]
     for email, role, password in DEMO_USERS:
-        facilities = all_facility_ids(engine)[:RECRUITER_FACILITIES] if role == "recruiter" else ()
+        facilities = first if role == "recruiter" else ()
         if get_user_by_email(engine, email) is None:
             create_user(engine, email, password, role, facilities)
         else:

@@ -9,10 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine
-
 from auth.errors import AuthenticationRequired, Forbidden, ForbiddenFacility, UnknownFacility
-from data.engine import psycopg_connection
 
 PERMISSIONS: tuple[str, ...] = ("view", "export", "refresh", "manage_users", "view_unmasked", "view_pii")
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -48,10 +45,15 @@ def raise_for_access(user: Any, permission: str, facility_ids: Iterable[int] | N
         raise AuthenticationRequired()
     if not has_permission(user, permission):
         raise Forbidden(f"not allowed: your role ({user.role}) does not have the {permission} permission")
-    if facility_ids is not None and user.role == "recruiter":
+    if facility_ids is not None and limited_to_assignments(user):
         outside = sorted(set(facility_ids) - set(user.facility_ids))
         if outside:
             raise ForbiddenFacility(_outside_message(outside))
+
+
+def limited_to_assignments(user: Any) -> bool:
+    """Whether `user` sees only the facilities assigned to them (recruiters); others see every facility."""
+    return user.role == "recruiter"
 
 
 def required_permission(path: str) -> str | None:
@@ -59,17 +61,12 @@ def required_permission(path: str) -> str | None:
     return PAGE_PERMISSIONS.get(path.rstrip("/") or "/")
 
 
-def all_facility_ids(engine: Engine) -> tuple[int, ...]:
-    with psycopg_connection(engine) as conn:
-        return tuple(row[0] for row in conn.execute("select id from recruiting.facilities order by id"))
-
-
-def facility_scope(user: Any, engine: Engine, known_ids: Iterable[int] | None = None) -> tuple[int, ...]:
-    """Facility ids `user` may see: a recruiter's assignments; every facility for viewers and admins."""
+def facility_scope(user: Any, known_ids: Iterable[int]) -> tuple[int, ...]:
+    """Facility ids `user` may see, of `known_ids`: a recruiter's assignments; every facility for the others."""
     if not is_signed_in(user):
         return ()
-    known = tuple(sorted(known_ids)) if known_ids is not None else all_facility_ids(engine)
-    if user.role == "recruiter":
+    known = tuple(sorted(known_ids))
+    if limited_to_assignments(user):
         assigned = set(user.facility_ids)
         return tuple(f for f in known if f in assigned)
     return known
@@ -87,7 +84,7 @@ def resolve_facilities(
     if not is_signed_in(user):
         raise AuthenticationRequired()
     known = set(all_facility_ids)
-    if user.role == "recruiter":
+    if limited_to_assignments(user):
         scope = sorted(known & set(user.facility_ids))
         if not requested_ids:
             return tuple(scope)

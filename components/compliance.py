@@ -1,9 +1,5 @@
-"""Compliance figures: rate by facility, violations by month and severity, average score trend.
-
-Input: compliance frames (facility x month cells, or totals) with columns facility_id, facility_name, month,
-checks, passed, failed, violations_low|medium|high|critical, avg_score, compliance_rate, suppressed and
-optionally partial / excluded_cells.
-"""
+"""Compliance figures from the compliance totals (data.totals): rate by facility, violations by month and
+severity, average score by month."""
 
 from __future__ import annotations
 
@@ -12,150 +8,84 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from components import theme
-from components.cells import Mean, Ratio, totals
 from components.figures import (
-    add_notes,
-    add_placeholders,
-    add_suppressed_markers,
+    Unit,
+    add_privacy_note,
+    add_stacked_bars,
+    add_value_bars,
+    add_value_line,
     bar_chart_height,
-    ceiling,
     empty_figure,
     facility_labels,
+    field_view,
     month_axis,
     month_categories,
     new_figure,
-    partial_hover,
-    plain,
-    suppressed_at,
-    value_text,
+    sort_key,
 )
-from components.formatting import D3_HOVER, D3_TICK, fmt_int, fmt_month, fmt_percent
+from components.formatting import D3_TICK, fmt_month
+from data.specs import COMPLIANCE, VIOLATION_LEVELS
 
-SEVERITY_FIELDS = tuple(f"violations_{severity}" for severity in theme.SEVERITIES)
+FACILITIES: Unit = ("facility", "facilities")
+MONTHS: Unit = ("month", "months")
 
 
 def compliance_rate_by_facility(
-    df: pd.DataFrame, *, threshold: int, title: str = "Compliance rate by facility"
+    by_facility: pd.DataFrame, *, threshold: int, title: str = "Compliance rate by facility"
 ) -> go.Figure:
-    """Horizontal bars, lowest rate first; suppressed facilities listed last with a placeholder."""
-    if df.empty:
+    """Horizontal bars, lowest rate first (a range sorts by the least it can be); hidden facilities last."""
+    if by_facility.empty:
         return empty_figure(title)
-    data = totals(
-        df,
-        ["facility_id", "facility_name"] if "facility_name" in df.columns else ["facility_id"],
-        sums=["checks", "passed"],
-        derived={"compliance_rate": Ratio("passed", "checks")},
-    )
-    data["label"] = facility_labels(data)
-    data["__gone"] = ["compliance_rate" in s for s in data["suppressed"]]
-    data = data.sort_values(["__gone", "compliance_rate", "label"], kind="stable", na_position="last")
-    customdata = np.column_stack(
-        [
-            value_text(data, "passed", fmt_int),
-            value_text(data, "checks", fmt_int),
-            partial_hover(data["partial"], data["excluded_cells"]),
-        ]
-    )
+    rate = COMPLIANCE.column("compliance_rate")
+    order = np.lexsort((facility_labels(by_facility), np.nan_to_num(sort_key(field_view(by_facility, rate)),
+                                                                     nan=np.inf)))
+    data = by_facility.iloc[order].reset_index(drop=True)
+    view, checks = field_view(data, rate), field_view(data, COMPLIANCE.column("checks"))
+    passed = field_view(data, COMPLIANCE.column("passed"))
+    labels = facility_labels(data)
     fig = new_figure(title, height=bar_chart_height(len(data)))
-    fig.add_trace(
-        go.Bar(
-            x=plain(data["compliance_rate"]),
-            y=list(data["label"]),
-            orientation="h",
-            name="Compliance rate",
-            marker={"color": theme.SERIES_COLORS["compliance_rate"]},
-            text=[fmt_percent(v) if not np.isnan(v) else "" for v in data["compliance_rate"]],
-            textposition="auto",
-            customdata=customdata,
-            hovertemplate=(
-                f"<b>%{{y}}</b><br>Compliance rate: %{{x:{D3_HOVER['percent']}}}"
-                "<br>Passed %{customdata[0]} of %{customdata[1]} checks%{customdata[2]}<extra></extra>"
-            ),
-            showlegend=False,
-        )
-    )
-    gone = suppressed_at(data, "compliance_rate")
-    add_placeholders(fig, gone, height=1.0, threshold=threshold, what="Compliance rate", orientation="h")
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=list(data["label"]), autorange="reversed")
-    fig.update_xaxes(tickformat=D3_TICK["percent"], range=[0, 1.02], title={"text": "Checks passed"})
-    add_notes(fig, threshold=threshold, suppressed=bool(gone), excluded_cells=int(data["excluded_cells"].sum()))
+    add_value_bars(fig, labels, view, name=rate.label, color=theme.SERIES_COLORS["compliance_rate"], unit=MONTHS,
+                   threshold=threshold, orientation="h", label_values=True,
+                   hover_lines=lambda i: f"Passed {passed.text(i)} of {checks.text(i)} checks")
+    fig.update_layout(showlegend=False)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels, autorange="reversed")
+    fig.update_xaxes(tickformat=D3_TICK["percent"], range=[0, 1.12], title={"text": "Checks passed"})
+    add_privacy_note(fig, threshold)
     return fig
 
 
 def violations_by_month(
-    df: pd.DataFrame, *, threshold: int, title: str = "Violations by month and severity"
+    by_month: pd.DataFrame, *, threshold: int, title: str = "Violations by month and severity"
 ) -> go.Figure:
-    """Failed checks per month stacked by severity (low at the bottom, critical on top)."""
-    if df.empty:
+    """Failed checks per month stacked by severity (low at the bottom, critical on top), with every month's total
+    of failed checks as a line: where small counts hide a severity, the stack falls short of the line."""
+    if by_month.empty:
         return empty_figure(title)
-    data = totals(df, ["month"], sums=list(SEVERITY_FIELDS))
-    data["label"] = data["month"].map(fmt_month)
-    suffix = partial_hover(data["partial"], data["excluded_cells"])
+    labels = list(by_month["month"].map(fmt_month))
+    layers = [(field_view(by_month, COMPLIANCE.column(f)), theme.SEVERITY_LABELS[f.removeprefix("violations_")],
+               theme.SEVERITY_COLORS[f.removeprefix("violations_")]) for f in VIOLATION_LEVELS]
     fig = new_figure(title)
-    for severity, field in zip(theme.SEVERITIES, SEVERITY_FIELDS, strict=True):
-        name = theme.SEVERITY_LABELS[severity]
-        fig.add_trace(
-            go.Bar(
-                x=list(data["label"]),
-                y=plain(data[field]),
-                name=name,
-                marker={"color": theme.SEVERITY_COLORS[severity]},
-                customdata=suffix,
-                hovertemplate=(
-                    f"<b>%{{x}}</b><br>{name} violations: %{{y:{D3_HOVER['int']}}}%{{customdata}}<extra></extra>"
-                ),
-            )
-        )
-    stack = data[list(SEVERITY_FIELDS)].fillna(0).sum(axis=1).to_numpy()
-    pad = 0.04 * ceiling(stack, default=float(threshold))
-    positions, tops, labels = [], [], []
-    for label, top, hidden_fields in zip(data["label"], stack, data["suppressed"], strict=True):
-        severities = [theme.SEVERITY_LABELS[f.removeprefix("violations_")] for f in hidden_fields]
-        if severities:
-            positions.append(label)
-            tops.append(top + pad)
-            labels.append(", ".join(severities))
-    add_suppressed_markers(fig, positions, tops, labels, threshold=threshold)
-    fig.update_layout(barmode="stack")
-    month_axis(fig, month_categories(data["month"]))
+    add_stacked_bars(fig, labels, layers, unit=FACILITIES, threshold=threshold, total_label="Severity breakdown")
+    add_value_line(fig, labels, field_view(by_month, COMPLIANCE.column("failed")), name="All failed checks",
+                   color=theme.TEXT_COLOR, unit=FACILITIES, threshold=threshold)
+    month_axis(fig, month_categories(by_month["month"]))
     fig.update_yaxes(tickformat=D3_TICK["int"], title={"text": "Failed checks"}, rangemode="tozero")
-    add_notes(
-        fig,
-        threshold=threshold,
-        suppressed=bool(positions),
-        excluded_cells=int(data["excluded_cells"].sum()),
-        marks="x marks",
-    )
+    add_privacy_note(fig, threshold)
     return fig
 
 
-def avg_score_trend(df: pd.DataFrame, *, threshold: int, title: str = "Average compliance score") -> go.Figure:
+def avg_score_trend(by_month: pd.DataFrame, *, threshold: int, title: str = "Average compliance score"
+                    ) -> go.Figure:
     """Average check score (0-100) per month, weighted by checks."""
-    if df.empty:
+    if by_month.empty:
         return empty_figure(title)
-    data = totals(df, ["month"], sums=["checks"], derived={"avg_score": Mean("avg_score", "checks")})
-    data["label"] = data["month"].map(fmt_month)
+    labels = list(by_month["month"].map(fmt_month))
+    checks = field_view(by_month, COMPLIANCE.column("checks"))
     fig = new_figure(title)
-    fig.add_trace(
-        go.Scatter(
-            x=list(data["label"]),
-            y=plain(data["avg_score"]),
-            mode="lines+markers",
-            name="Average score",
-            connectgaps=False,
-            line={"color": theme.SERIES_COLORS["avg_score"], "width": 2},
-            customdata=np.column_stack(
-                [value_text(data, "checks", fmt_int), partial_hover(data["partial"], data["excluded_cells"])]
-            ),
-            hovertemplate=(
-                f"<b>%{{x}}</b><br>Average score: %{{y:{D3_HOVER['score']}}}"
-                "<br>Checks: %{customdata[0]}%{customdata[1]}<extra></extra>"
-            ),
-        )
-    )
-    gone = suppressed_at(data, "avg_score")
-    add_placeholders(fig, gone, height=100.0, threshold=threshold, what="Average score")
-    month_axis(fig, month_categories(data["month"]))
+    add_value_line(fig, labels, field_view(by_month, COMPLIANCE.column("avg_score")), name="Average score",
+                   color=theme.SERIES_COLORS["avg_score"], unit=FACILITIES, threshold=threshold,
+                   hover_lines=lambda i: f"Checks: {checks.text(i)}")
+    month_axis(fig, month_categories(by_month["month"]))
     fig.update_yaxes(tickformat=D3_TICK["score"], range=[0, 102], title={"text": "Score (0-100)"})
-    add_notes(fig, threshold=threshold, suppressed=bool(gone), excluded_cells=int(data["excluded_cells"].sum()))
+    add_privacy_note(fig, threshold)
     return fig

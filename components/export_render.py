@@ -21,7 +21,7 @@ from reportlab.platypus import Image, KeepTogether, LongTable, PageBreak, Paragr
 from reportlab.platypus import TableStyle as PdfTableStyle
 
 from components import theme
-from components.formatting import fmt_datetime, fmt_month, suppression_note
+from components.formatting import fmt_datetime, fmt_month
 
 # Print size of a single-chart export (pixels before `scale`) and of the charts embedded in a report.
 CHART_SIZE = (1600, 900)
@@ -75,8 +75,8 @@ class Stamp:
     def suppression(self) -> str:
         if not self.masked:
             return "UNSUPPRESSED figures (admin request, audited)"
-        hidden = f"{self.suppressed_cells} cell{'' if self.suppressed_cells == 1 else 's'} hidden"
-        return f"{suppression_note(self.threshold)} ({hidden})"
+        hidden = f"{self.suppressed_cells} number{'' if self.suppressed_cells == 1 else 's'}"
+        return f"Numbers below {self.threshold} hidden to protect privacy ({hidden} in this selection)"
 
     def lines(self) -> list[str]:
         """The two footer lines."""

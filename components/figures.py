@@ -1,8 +1,20 @@
-"""Figure plumbing shared by the page builders: themed figure, empty state, suppressed marks and notes."""
+"""Figure plumbing shared by the chart builders: the themed figure, the empty state, and the marks that say what a
+figure built from published cells left out.
+
+Every builder reads a totals frame (data.totals.aggregate_published) through `FieldView`, which asks the contract
+(data/contract.py) how each value may be shown, and draws it with the helpers here:
+- a value shown as a point is an ordinary bar or marker; a *partial* one (it left hidden numbers out) carries a
+  dotted pattern or an open marker, a legend entry and hover text saying what it left out;
+- a value shown as a range is a translucent floating bar (or an error bar on a line) from the least to the most
+  the published numbers allow, labelled with both; a sum whose hidden parts are unbounded reads "at least ...";
+- a hidden value is a small fixed-size mark at the axis, never a bar as long as real ones;
+- an undefined value (no hires, so no time to fill) is not drawn at all.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -11,15 +23,27 @@ import plotly.graph_objects as go
 
 from components import theme
 from components.formatting import (
+    HIDDEN_TEXT,
     NO_DATA_HINT,
     NO_DATA_MESSAGE,
+    PRIVACY_PATH,
     fmt_month,
+    fmt_value,
+    hidden_note,
     partial_note,
-    suppression_note,
+    privacy_sentence,
+    range_note,
 )
+from data import contract
+from data.contract import Shown
+from data.specs import Column, Kind
 
 SUPPRESSED_TRACE = "suppressed"
-SUPPRESSED_LABEL = "suppressed"
+PARTIAL_TRACE = "partial"
+RANGE_TRACE = "range"
+PARTIAL_PATTERN = {"shape": ".", "fgcolor": "#FFFFFF", "size": 6, "solidity": 0.35}
+RANGE_PATTERN = {"shape": "/", "fgcolor": "#FFFFFF", "size": 7, "solidity": 0.3}
+Unit = tuple[str, str]  # what a group's rows are, singular and plural ("month", "months")
 
 
 def new_figure(title: str, *, height: int = 380) -> go.Figure:
@@ -31,35 +55,20 @@ def new_figure(title: str, *, height: int = 380) -> go.Figure:
     return go.Figure(layout={"template": theme.TEMPLATE, "title": {"text": title}, "height": height}, _validate=False)
 
 
-def empty_figure(title: str, message: str = NO_DATA_MESSAGE, *, hint: str = NO_DATA_HINT) -> go.Figure:
+def empty_figure(title: str, message: str = NO_DATA_MESSAGE, *, hint: str | None = NO_DATA_HINT) -> go.Figure:
     """An explanatory empty state instead of blank axes."""
     fig = new_figure(title)
-    fig.update_layout(
-        xaxis={"visible": False},
-        yaxis={"visible": False},
-        meta={"empty": True},
-        annotations=[
-            {
-                "text": f"<b>{message}</b>",
-                "xref": "paper",
-                "yref": "paper",
-                "x": 0.5,
-                "y": 0.56,
-                "showarrow": False,
-                "font": {"size": 15, "color": theme.TEXT_COLOR},
-            },
-            {
-                "text": hint,
-                "xref": "paper",
-                "yref": "paper",
-                "x": 0.5,
-                "y": 0.42,
-                "showarrow": False,
-                "font": {"size": 12, "color": theme.MUTED_COLOR},
-            },
-        ],
-    )
+    annotations = [_annotation(f"<b>{message}</b>", 0.56, 15, theme.TEXT_COLOR)]
+    if hint:
+        annotations.append(_annotation(hint, 0.42, 12, theme.MUTED_COLOR))
+    fig.update_layout(xaxis={"visible": False}, yaxis={"visible": False}, meta={"empty": True},
+                      annotations=annotations)
     return fig
+
+
+def _annotation(text: str, y: float, size: int, color: str) -> dict[str, Any]:
+    return {"text": text, "xref": "paper", "yref": "paper", "x": 0.5, "y": y, "showarrow": False,
+            "font": {"size": size, "color": color}}
 
 
 def is_empty(fig: go.Figure) -> bool:
@@ -67,22 +76,243 @@ def is_empty(fig: go.Figure) -> bool:
     return isinstance(meta, dict) and bool(meta.get("empty"))
 
 
-def add_notes(
+@dataclass(frozen=True)
+class FieldView:
+    """One figure of a totals frame, row by row, with how each value may be shown (data/contract.py)."""
+
+    column: Column
+    values: np.ndarray
+    shown: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    used: np.ndarray
+    rows: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return self.column.name
+
+    @property
+    def partial(self) -> np.ndarray:
+        """Shown as a point, but built without some hidden numbers."""
+        return (self.shown == Shown.POINT) & (self.low != self.high) & ~np.isnan(self.low)
+
+    def only(self, *kinds: Shown) -> np.ndarray:
+        return np.isin(self.shown, [k.value for k in kinds])
+
+    def text(self, i: int) -> str:
+        """The value as a person reads it: '12.5%', '21.0% to 70.3%', 'at least 1,401', 'hidden', '—'."""
+        shown = self.shown[i]
+        if shown == Shown.SUPPRESSED:
+            return HIDDEN_TEXT
+        if shown == Shown.UNDEFINED:
+            return "—"
+        if shown == Shown.RANGE:
+            low, high = self.bound_texts(i)
+            return f"at least {low}" if not high else f"{low} to {high}"
+        return fmt_value(self.values[i], self.column.display)
+
+    def bound_texts(self, i: int) -> tuple[str, str]:
+        """The range's ends as text; the upper end is '' when nothing bounds it."""
+        high = self.high[i]
+        return (fmt_value(self.low[i], self.column.display),
+                fmt_value(high, self.column.display) if np.isfinite(high) else "")
+
+    def note(self, i: int, unit: Unit, threshold: int) -> str:
+        """The hover sentence for row i: what was hidden or left out, in plain words (empty when nothing was)."""
+        shown = self.shown[i]
+        if shown == Shown.SUPPRESSED:
+            return hidden_note(threshold)
+        if shown == Shown.RANGE:
+            return range_note(*self.bound_texts(i))
+        if self.partial[i]:
+            return partial_note(int(self.used[i]), int(self.rows[i]), unit)
+        return ""
+
+
+def field_view(frame: pd.DataFrame, column: Column) -> FieldView:
+    """Read `column` of a totals frame with its contract columns."""
+    low, high = contract.bounds(frame, column.name)
+    return FieldView(
+        column=column,
+        values=contract.values(frame, column.name),
+        shown=contract.shown(frame, column.name, rate=column.display == "percent", money=column.kind is Kind.MONEY),
+        low=low,
+        high=high,
+        used=contract.used(frame, column.name),
+        rows=contract.rows(frame),
+    )
+
+
+def plain(values: Sequence[Any] | np.ndarray | pd.Series) -> list[float | None]:
+    """Floats as a plain list with None for gaps.
+
+    plotly ships numpy arrays as typed arrays, and plotly.js mis-stacks bars whose typed array holds NaN
+    (later traces restart at zero), so every trace gets plain lists.
+    """
+    return [
+        None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
+        for v in np.asarray(values, dtype=object)
+    ]
+
+
+def _where(mask: np.ndarray, values: np.ndarray) -> list[float | None]:
+    return plain(np.where(mask, values, np.nan))
+
+
+def add_value_bars(
     fig: go.Figure,
+    categories: Sequence[str],
+    view: FieldView,
+    *,
+    name: str,
+    color: str,
+    unit: Unit,
+    threshold: int,
+    orientation: Literal["v", "h"] = "v",
+    offsetgroup: str | None = None,
+    legendgroup: str | None = None,
+    hover_lines: Callable[[int], str] | None = None,
+    label_values: bool = False,
+) -> None:
+    """Bars of `view` over `categories`: points (partial ones dotted), ranges as floating bars, hidden values as
+    small marks. `hover_lines(i)` adds context lines (e.g. the hire rate) to each bar's hover."""
+    categories = list(categories)
+    extra = [hover_lines(i) if hover_lines else "" for i in range(len(categories))]
+    notes = [view.note(i, unit, threshold) for i in range(len(categories))]
+    hover = [f"{line}<br>{note}" if note else line for line, note in zip(extra, notes, strict=True)]
+    texts = [view.text(i) for i in range(len(categories))]
+    point = view.only(Shown.POINT)
+    full, partial = point & ~view.partial, view.partial
+    group = legendgroup or offsetgroup or name
+    value_axis, category_axis = ("y", "x") if orientation == "v" else ("x", "y")
+    template = f"<b>%{{{category_axis}}}</b><br>{name}: %{{customdata[0]}}%{{customdata[1]}}<extra></extra>"
+    customdata = [[t, f"<br>{h}" if h else ""] for t, h in zip(texts, hover, strict=True)]
+    for mask, role in ((full, "value"), (partial, PARTIAL_TRACE)):
+        if not mask.any() and role == PARTIAL_TRACE:
+            continue
+        marker: dict[str, Any] = {"color": color}
+        if role == PARTIAL_TRACE:
+            marker["pattern"] = PARTIAL_PATTERN
+        labels: dict[str, Any] = {}
+        if label_values:
+            labels = {"text": [t if m else "" for t, m in zip(texts, mask, strict=True)], "textposition": "outside",
+                      "cliponaxis": False, "textfont": {"size": 12}}
+        fig.add_trace(go.Bar(
+            **{value_axis: _where(mask, view.values), category_axis: categories}, orientation=orientation,
+            name=name, offsetgroup=offsetgroup, legendgroup=group, showlegend=role == "value", marker=marker,
+            customdata=customdata, hovertemplate=template, meta={"role": role, "field": view.name}, **labels,
+        ))
+    ranges = view.only(Shown.RANGE)
+    if ranges.any():
+        bounded = np.isfinite(view.high)
+        base = np.where(bounded, view.low, 0.0)
+        length = np.where(bounded, view.high - view.low, view.low)
+        range_texts = [t if r else "" for t, r in zip(texts, ranges, strict=True)]
+        bar = {value_axis: _where(ranges, length), category_axis: categories}
+        fig.add_trace(go.Bar(
+            **bar, base=_where(ranges, base), orientation=orientation, name=f"{name} (range)",
+            offsetgroup=offsetgroup, legendgroup=group, showlegend=False, opacity=0.45,
+            marker={"color": color, "pattern": RANGE_PATTERN, "line": {"color": color, "width": 1.5}},
+            text=range_texts, textposition="outside", cliponaxis=False, textfont={"size": 12},
+            customdata=customdata, hovertemplate=template, meta={"role": RANGE_TRACE, "field": view.name},
+        ))
+    add_hidden_marks(fig, [c for c, s in zip(categories, view.shown, strict=True) if s == Shown.SUPPRESSED],
+                     threshold=threshold, what=name, orientation=orientation, offsetgroup=offsetgroup)
+
+
+def add_value_line(
+    fig: go.Figure,
+    categories: Sequence[str],
+    view: FieldView,
+    *,
+    name: str,
+    color: str,
+    unit: Unit,
+    threshold: int,
+    hover_lines: Callable[[int], str] | None = None,
+) -> None:
+    """A line through the values shown as points (open markers where partial), error bars without a point where
+    only a range can be shown, small marks where hidden, gaps where undefined."""
+    categories = list(categories)
+    texts = [view.text(i) for i in range(len(categories))]
+    notes = [view.note(i, unit, threshold) for i in range(len(categories))]
+    extra = [hover_lines(i) if hover_lines else "" for i in range(len(categories))]
+    customdata = [[t, "".join(f"<br>{part}" for part in (e, n) if part)]
+                  for t, e, n in zip(texts, extra, notes, strict=True)]
+    template = f"<b>%{{x}}</b><br>{name}: %{{customdata[0]}}%{{customdata[1]}}<extra></extra>"
+    point = view.only(Shown.POINT)
+    symbols = ["circle-open" if p else "circle" for p in view.partial]
+    fig.add_trace(go.Scatter(
+        x=categories, y=_where(point, view.values), mode="lines+markers", name=name, connectgaps=False,
+        line={"color": color, "width": 2}, marker={"size": 8, "symbol": symbols, "line": {"width": 2, "color": color}},
+        customdata=customdata, hovertemplate=template, meta={"role": "value", "field": view.name},
+    ))
+    ranges = view.only(Shown.RANGE)
+    if ranges.any():
+        mid_low = np.where(ranges, view.low, np.nan)
+        top = np.where(np.isfinite(view.high), view.high, view.low)
+        fig.add_trace(go.Scatter(
+            x=categories, y=plain(mid_low), mode="markers", name=f"{name} (range)",
+            marker={"symbol": "line-ew-open", "size": 14, "color": color, "line": {"width": 2}},
+            error_y={"type": "data", "symmetric": False, "array": plain(np.where(ranges, top - view.low, np.nan)),
+                     "arrayminus": [0.0] * len(categories), "color": color, "thickness": 2, "width": 8},
+            customdata=customdata, hovertemplate=template, meta={"role": RANGE_TRACE, "field": view.name},
+        ))
+    add_hidden_marks(fig, [c for c, s in zip(categories, view.shown, strict=True) if s == Shown.SUPPRESSED],
+                     threshold=threshold, what=name)
+
+
+def add_hidden_marks(
+    fig: go.Figure,
+    positions: Sequence[str],
     *,
     threshold: int,
-    suppressed: bool,
-    excluded_cells: int = 0,
-    marks: str = "hatched grey bars",
+    what: str,
+    orientation: Literal["v", "h"] = "v",
+    offsetgroup: str | None = None,
 ) -> None:
-    """Say under the title that something is suppressed, and how many hidden cells the totals left out."""
-    parts = []
-    if suppressed:
-        parts.append(f"{suppression_note(threshold)} (shown as {marks}, not zero)")
-    if excluded_cells > 0:
-        parts.append(f"{partial_note(excluded_cells)} left out of the totals")
-    if parts:
-        fig.update_layout(title={"subtitle": {"text": " · ".join(parts)}})
+    """Small fixed-size grey marks at the value axis where a value was hidden (never a bar as long as real ones)."""
+    if not positions:
+        return
+    zeros = [0.0] * len(positions)
+    x, y = (list(positions), zeros) if orientation == "v" else (zeros, list(positions))
+    shown_before = any(isinstance(t.meta, dict) and t.meta.get("role") == SUPPRESSED_TRACE for t in fig.data)
+    fig.add_trace(go.Scatter(
+        x=x, y=y, mode="markers+text", name=f"Hidden (fewer than {threshold})", legendgroup=SUPPRESSED_TRACE,
+        showlegend=not shown_before, offsetgroup=offsetgroup,
+        marker={"symbol": "x-thin-open", "size": 11, "color": theme.MUTED_COLOR, "line": {"width": 2}},
+        text=[HIDDEN_TEXT] * len(positions), textposition="top center" if orientation == "v" else "middle right",
+        textfont={"size": 11, "color": theme.MUTED_COLOR}, cliponaxis=False,
+        hovertemplate=f"<b>%{{{'x' if orientation == 'v' else 'y'}}}</b><br>{what}: {hidden_note(threshold)}"
+                      "<extra></extra>",
+        meta={"role": SUPPRESSED_TRACE},
+    ))
+
+
+def marked_traces(fig: go.Figure, role: str) -> list[Any]:
+    """The traces of one role: 'suppressed' marks, 'partial' bars, 'range' bars or error bars."""
+    return [t for t in fig.data if isinstance(t.meta, dict) and t.meta.get("role") == role]
+
+
+def suppressed_traces(fig: go.Figure) -> list[Any]:
+    return marked_traces(fig, SUPPRESSED_TRACE)
+
+
+def add_privacy_note(fig: go.Figure, threshold: int, *, left_out: bool = False, key: str = "") -> None:
+    """For a figure that hid or left out anything (or says so with `left_out`): the one short sentence with a
+    link to the explanation under its title (plus `key`, e.g. what an asterisk means), and legend entries for
+    the dotted (partial) and striped (range) marks it uses."""
+    if not left_out and not any(marked_traces(fig, r) for r in (SUPPRESSED_TRACE, PARTIAL_TRACE, RANGE_TRACE)):
+        return
+    fig.update_layout(title={"subtitle": {
+        "text": f'{privacy_sentence(threshold)}{key} <a href="{PRIVACY_PATH}" target="_self">Why?</a>'}})
+    for role, label, pattern in ((PARTIAL_TRACE, "Dotted: leaves out hidden numbers", PARTIAL_PATTERN),
+                                 (RANGE_TRACE, "Striped: the range the published numbers allow", RANGE_PATTERN)):
+        if marked_traces(fig, role):
+            fig.add_trace(go.Bar(x=[None], y=[None], name=label, legendgroup=f"key-{role}", hoverinfo="skip",
+                                 marker={"color": theme.NEUTRAL_COLOR, "pattern": {**pattern, "fgcolor": "#FFFFFF"}},
+                                 meta={"role": f"key-{role}"}))
 
 
 def month_categories(months: pd.Series) -> list[str]:
@@ -104,119 +334,6 @@ def month_axis(fig: go.Figure, categories: Sequence[str], *, title: str = "Month
     )
 
 
-def ceiling(values: Sequence[float] | np.ndarray | pd.Series, *, default: float) -> float:
-    """The height of a placeholder: the largest visible value, or `default` when nothing is visible."""
-    array = np.asarray(values, dtype="float64")
-    finite = array[np.isfinite(array)]
-    top = float(finite.max()) if finite.size else 0.0
-    return top if top > 0 else default
-
-
-def add_placeholders(
-    fig: go.Figure,
-    positions: Sequence[str],
-    *,
-    height: float,
-    threshold: int,
-    what: str,
-    orientation: Literal["v", "h"] = "v",
-    offsetgroup: str | None = None,
-    showlegend: bool = True,
-) -> None:
-    """Hatched grey bars where values were suppressed; their height is a placeholder, never the value."""
-    if not positions:
-        return
-    positions = list(positions)
-    heights = [height] * len(positions)
-    x, y = (positions, heights) if orientation == "v" else (heights, positions)
-    place = "%{x}" if orientation == "v" else "%{y}"
-    fig.add_trace(
-        go.Bar(
-            x=x,
-            y=y,
-            orientation=orientation,
-            name=f"Suppressed (fewer than {threshold})",
-            legendgroup=SUPPRESSED_TRACE,
-            showlegend=showlegend,
-            offsetgroup=offsetgroup,
-            marker={
-                "color": theme.SUPPRESSED_FILL,
-                "line": {"color": theme.SUPPRESSED_LINE, "width": 1},
-                "pattern": {
-                    "shape": theme.SUPPRESSED_PATTERN,
-                    "fgcolor": theme.SUPPRESSED_HATCH,
-                    "size": 8,
-                    "solidity": 0.2,
-                },
-            },
-            text=[SUPPRESSED_LABEL] * len(positions),
-            textposition="inside",
-            insidetextanchor="middle",
-            textangle=-90 if orientation == "v" else 0,
-            textfont={"color": theme.MUTED_COLOR, "size": 11},
-            hovertemplate=f"<b>{place}</b><br>{what}: {suppression_note(threshold)}<extra></extra>",
-            meta={"role": SUPPRESSED_TRACE},
-        )
-    )
-
-
-def add_suppressed_markers(
-    fig: go.Figure,
-    positions: Sequence[str],
-    tops: Sequence[float],
-    labels: Sequence[str],
-    *,
-    threshold: int,
-    showlegend: bool = True,
-) -> None:
-    """'x' marks above stacked bars for the stack parts that were suppressed (not drawn at zero)."""
-    if not positions:
-        return
-    fig.add_trace(
-        go.Scatter(
-            x=list(positions),
-            y=list(tops),
-            mode="markers+text",
-            name=f"Suppressed (fewer than {threshold})",
-            legendgroup=SUPPRESSED_TRACE,
-            showlegend=showlegend,
-            marker={"symbol": "x-thin-open", "size": 11, "color": theme.MUTED_COLOR, "line": {"width": 2}},
-            text=["suppressed"] * len(positions),
-            textposition="top center",
-            textfont={"size": 10, "color": theme.MUTED_COLOR},
-            customdata=list(labels),
-            hovertemplate=f"<b>%{{x}}</b><br>%{{customdata}}: {suppression_note(threshold)}<extra></extra>",
-            cliponaxis=False,
-            meta={"role": SUPPRESSED_TRACE},
-        )
-    )
-
-
-def suppressed_traces(fig: go.Figure) -> list[go.Bar | go.Scatter]:
-    """The traces that mark suppressed values (useful in tests and exports)."""
-    return [t for t in fig.data if isinstance(t.meta, dict) and t.meta.get("role") == SUPPRESSED_TRACE]
-
-
-def partial_hover(partial: pd.Series, excluded: pd.Series) -> list[str]:
-    """Hover suffix per row: '<br>partial: N hidden cells' where a total left cells out."""
-    return [
-        f"<br>{partial_note(int(n))}" if bool(p) and int(n) > 0 else ("<br>partial" if bool(p) else "")
-        for p, n in zip(partial, excluded, strict=True)
-    ]
-
-
-def suppressed_at(data: pd.DataFrame, field: str, *, key: str = "label") -> list[str]:
-    """The `key` values of the rows of a `totals()` frame where `field` is suppressed."""
-    return [str(k) for k, s in zip(data[key], data["suppressed"], strict=True) if field in s]
-
-
-def value_text(data: pd.DataFrame, field: str, formatter: Callable[[Any], str]) -> list[str]:
-    """Per row: the formatted value, 'suppressed', or '—' when undefined (for hover text)."""
-    return [
-        SUPPRESSED_LABEL if field in s else formatter(v) for v, s in zip(data[field], data["suppressed"], strict=True)
-    ]
-
-
 def facility_labels(data: pd.DataFrame) -> list[str]:
     """Facility names, falling back to 'Facility <id>' where a name is missing."""
     names = data["facility_name"] if "facility_name" in data.columns else pd.Series(None, index=data.index)
@@ -231,13 +348,73 @@ def bar_chart_height(rows: int) -> int:
     return max(320, 150 + 30 * rows)
 
 
-def plain(values: Sequence[Any] | np.ndarray | pd.Series) -> list[float | None]:
-    """Floats as a plain list with None for gaps.
+def sort_key(view: FieldView) -> np.ndarray:
+    """What to sort rows by a figure: its value, or the least it can be when only a range is shown; hidden and
+    undefined last."""
+    key = np.where(view.only(Shown.RANGE), view.low, view.values)
+    return np.where(view.only(Shown.POINT, Shown.RANGE), key, np.nan)
 
-    plotly ships numpy arrays as typed arrays, and plotly.js mis-stacks bars whose typed array holds NaN
-    (later traces restart at zero), so every trace gets plain lists.
-    """
-    return [
-        None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
-        for v in np.asarray(values, dtype=object)
-    ]
+
+def combine(views: Sequence[FieldView]) -> FieldView:
+    """Several one-row views (e.g. the funnel's stages of one total) as one view, in order."""
+    return FieldView(
+        column=views[0].column,
+        values=np.concatenate([v.values for v in views]),
+        shown=np.concatenate([v.shown for v in views]),
+        low=np.concatenate([v.low for v in views]),
+        high=np.concatenate([v.high for v in views]),
+        used=np.concatenate([v.used for v in views]),
+        rows=np.concatenate([v.rows for v in views]),
+    )
+
+
+def add_stacked_bars(
+    fig: go.Figure,
+    categories: Sequence[str],
+    layers: Sequence[tuple[FieldView, str, str]],
+    *,
+    unit: Unit,
+    threshold: int,
+    total_label: str,
+) -> None:
+    """Bars stacked from (view, name, colour) layers of published values; a layer that left numbers out is dotted.
+    Above each stack that is incomplete, a mark names what is missing: hidden layers, and layers that are only
+    known to be at least some number."""
+    categories = list(categories)
+    for view, name, color in layers:
+        point_or_range = view.only(Shown.POINT, Shown.RANGE)
+        values = view.values  # a range's published part: what is certainly there
+        dotted = view.partial | view.only(Shown.RANGE)
+        for mask, role in ((point_or_range & ~dotted, "value"), (point_or_range & dotted, PARTIAL_TRACE)):
+            if role == PARTIAL_TRACE and not mask.any():
+                continue
+            fig.add_trace(go.Bar(
+                x=categories, y=_where(mask, np.nan_to_num(values)), name=name, legendgroup=name,
+                showlegend=role == "value", meta={"role": role, "field": view.name},
+                marker={"color": color, **({"pattern": PARTIAL_PATTERN} if role == PARTIAL_TRACE else {})},
+                customdata=[[view.text(i), view.note(i, unit, threshold)] for i in range(len(categories))],
+                hovertemplate=f"<b>%{{x}}</b><br>{name}: %{{customdata[0]}}<br>%{{customdata[1]}}<extra></extra>",
+            ))
+    heights = sum(np.where(v.only(Shown.POINT, Shown.RANGE), np.nan_to_num(v.values), 0.0) for v, _, _ in layers)
+    pad = 0.05 * (float(np.max(heights)) if len(heights) and np.max(heights) > 0 else float(threshold))
+    positions, tops, notes = [], [], []
+    for i, category in enumerate(categories):
+        missing = []
+        for view, name, _ in layers:
+            if view.shown[i] == Shown.SUPPRESSED:
+                missing.append(f"{name}: hidden")
+            elif view.shown[i] == Shown.RANGE or view.partial[i]:
+                missing.append(f"{name}: {view.text(i) if view.shown[i] == Shown.RANGE else 'partial'}")
+        if missing:
+            positions.append(category)
+            tops.append(float(heights[i]) + pad)
+            notes.append("<br>".join(missing))
+    if positions:
+        fig.add_trace(go.Scatter(
+            x=positions, y=tops, mode="markers", name=f"{total_label} incomplete", legendgroup=SUPPRESSED_TRACE,
+            marker={"symbol": "triangle-up-open", "size": 10, "color": theme.MUTED_COLOR, "line": {"width": 2}},
+            customdata=notes, cliponaxis=False, meta={"role": SUPPRESSED_TRACE},
+            hovertemplate=(f"<b>%{{x}}</b><br>{total_label} is incomplete:<br>%{{customdata}}<br>"
+                           f"{hidden_note(threshold)}<extra></extra>"),
+        ))
+    fig.update_layout(barmode="stack")

@@ -8,12 +8,15 @@ from typing import Any, Literal
 
 import pandas as pd
 
-Kind = Literal["text", "int", "percent", "currency", "days", "score", "month", "date", "datetime"]
+Kind = Literal["text", "int", "percent", "currency", "days", "score", "change", "month", "date", "datetime"]
 
 MISSING = "—"
-SUPPRESSED_TEXT = "suppressed"
 NO_DATA_MESSAGE = "No data for this selection"
 NO_DATA_HINT = "Try widening the date range or selecting more facilities."
+PRIVACY_PATH = "/privacy"
+
+# The one wording of small-number protection, used by charts, tables, tiles and exports alike.
+HIDDEN_TEXT = "hidden"  # a table cell or mark label
 
 # d3 formats for plotly axes (tick) and hover labels, one pair per kind of number.
 D3_TICK = {"int": ",~f", "percent": ".0%", "currency": "$,.0f", "days": ",~f", "score": ",~f"}
@@ -38,12 +41,49 @@ def _half_up(value: Any, decimals: int, *, scale: int = 1) -> Decimal:
     return abs(rounded) if rounded == 0 else rounded
 
 
-def suppression_note(threshold: int) -> str:
-    return f"suppressed: fewer than {threshold}"
+def hidden_note(threshold: int) -> str:
+    """Why a number is not shown."""
+    return f"Hidden to protect privacy: fewer than {threshold}."
 
 
-def partial_note(excluded_cells: int) -> str:
-    return f"partial: {excluded_cells} hidden cell{'' if excluded_cells == 1 else 's'}"
+def privacy_sentence(threshold: int) -> str:
+    """The one short sentence a chart, table or report carries when it hides or leaves out numbers."""
+    return f"Numbers below {threshold} are hidden to protect privacy; totals leave them out."
+
+
+def partial_note(used: int, rows: int, unit: tuple[str, str]) -> str:
+    """'Partial: 7 of 12 months; 5 with hidden numbers left out.' (`unit` is singular and plural)."""
+    left = rows - used
+    noun = unit[0] if rows == 1 else unit[1]
+    return f"Partial: {used} of {rows} {noun}; {left} with hidden numbers left out."
+
+
+def range_note(low: str, high: str) -> str:
+    if high == "":
+        return f"At least {low}: hidden numbers left out could add more."
+    return f"Between {low} and {high}: too many hidden numbers to show one value."
+
+
+def fmt_compact_currency(value: Any) -> str:
+    """Dollars in compact notation for tiles: 717554123 -> '$717.6M', 48210 -> '$48.2K', 950 -> '$950'."""
+    if is_missing(value):
+        return MISSING
+    amount = float(value)
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(amount) >= size:
+            return f"{'-' if amount < 0 else ''}${_half_up(abs(amount) / size, 1):f}{suffix}"
+    return fmt_currency(value, cents=False)
+
+
+def fmt_compact_int(value: Any) -> str:
+    """Counts in compact notation for tiles above 100,000: 1234567 -> '1.2M'."""
+    if is_missing(value):
+        return MISSING
+    number = float(value)
+    for size, suffix in ((1e9, "B"), (1e6, "M")):
+        if abs(number) >= size:
+            return f"{_half_up(number / size, 1):f}{suffix}"
+    return fmt_int(value)
 
 
 def fmt_int(value: Any) -> str:
@@ -136,6 +176,7 @@ def fmt_value(value: Any, kind: Kind) -> str:
 _FORMATTERS = {
     "int": fmt_int,
     "percent": fmt_percent,
+    "change": fmt_signed_percent,
     "currency": fmt_currency,
     "days": fmt_days,
     "score": fmt_score,

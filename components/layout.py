@@ -116,8 +116,9 @@ def filter_bar(
     channel: str | None = None,
     months: Sequence[MonthLike] | None = None,
     extra: Sequence[Component] = (),
+    hint: str | None = None,
 ) -> html.Div:
-    """Facility multi-select, start and end month, and a channel (outreach).
+    """Facility multi-select, start and end month, and a channel (outreach); `hint` is a line under the bar.
 
     Ids: `<page>-facility`, `<page>-start`, `<page>-end`, `<page>-channel`; the bar is `<page>-filters`.
     """
@@ -157,7 +158,21 @@ def filter_bar(
             )
         )
     fields.extend(html.Div(item, className="filter") for item in extra)
-    return html.Div(fields, className="filter-bar", id=f"{page_id}-filters", role="search")
+    bar = html.Div(fields, className="filter-bar", id=f"{page_id}-filters", role="search")
+    if not hint:
+        return bar
+    return html.Div([bar, html.P(hint, className="filter-hint", id=f"{page_id}-filter-hint")])
+
+
+def notices_banner(notices: Sequence[str]) -> html.Div | None:
+    """One banner naming each filter value the page could not use and what it used instead (None when none)."""
+    if not notices:
+        return None
+    return html.Div(
+        [html.P("Some filters in the link could not be used:", className="notices-title"),
+         html.Ul([html.Li(n) for n in notices])],
+        className="notices", role="alert",
+    )
 
 
 def _month_dropdown(component_id: str, options: list[dict[str, str]], value: MonthLike | None) -> dcc.Dropdown:
@@ -207,12 +222,13 @@ def chart_card(
     *,
     subtitle: str | None = None,
     actions: Sequence[Component] = (),
+    definition: str | None = None,
 ) -> html.Section:
     """A card holding a chart (or other content) behind a loading indicator.
 
-    A figure becomes `dcc.Graph(id=chart_id)`; it carries its own title and suppression note (so a callback
+    A figure becomes `dcc.Graph(id=chart_id)`; it carries its own title and privacy note (so a callback
     updating `figure` keeps them), and `title` labels the card for assistive technology. Other content gets
-    `title` as a visible heading.
+    `title` as a visible heading. `definition` is what the chart shows, behind an "About this chart" disclosure.
     """
     is_figure = isinstance(figure_or_children, go.Figure) or (
         isinstance(figure_or_children, Mapping) and "data" in figure_or_children
@@ -226,8 +242,11 @@ def chart_card(
     if subtitle:
         heading.append(html.P(subtitle, className="card-subtitle"))
     header = [html.Div(heading, className="card-heading")] if heading else []
-    if actions:
-        header.append(html.Div(list(actions), className="card-actions"))
+    if definition or actions:
+        about = [html.Details([html.Summary("About this chart", className="about-summary"),
+                               html.P(definition, className="about-text")], className="about-chart",
+                              id=f"{chart_id}-about")] if definition else []
+        header.append(html.Div([*about, *actions], className="card-actions"))
     children: list[Any] = [html.Div(header, className="card-header")] if header else []
     children.append(dcc.Loading(content, type="circle", delay_show=250, color=theme.OKABE_ITO["blue"]))
     return html.Section(

@@ -1,10 +1,14 @@
-"""Data tables (dash-ag-grid) with formatted columns; suppressed cells read "suppressed", never 0."""
+"""Data tables (dash-ag-grid) whose columns come from the dataset schema (data/specs.py).
+
+Two kinds: totals tables (one row per facility, built from a totals frame, each cell written as the contract of
+data/contract.py allows: a value, a range, "hidden", or empty when undefined, with partial rows marked) and
+record tables (the violations drill-down).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,206 +16,158 @@ from typing import Any
 import dash_ag_grid as dag
 import numpy as np
 import pandas as pd
-from dash import html
+from dash import dcc, html
 
-from components.cells import PARTIAL, hidden
-from components.formatting import (
-    NO_DATA_MESSAGE,
-    SUPPRESSED_TEXT,
-    Kind,
-    fmt_value,
-    is_missing,
-    suppression_note,
-)
+from components import theme
+from components.figures import Unit, facility_labels, field_view
+from components.formatting import HIDDEN_TEXT, NO_DATA_MESSAGE, PRIVACY_PATH, fmt_value, hidden_note, is_missing
+from data.contract import Shown
+from data.specs import Column
 
-REDACTED = "[redacted]"
 TEXT_SUFFIX = "__text"
-NUMERIC_KINDS = frozenset({"int", "percent", "currency", "days", "score"})
+STATE_SUFFIX = "__state"
+COMPLETE = "complete"  # the marker column of a totals table
+NUMERIC_DISPLAYS = frozenset({"int", "percent", "currency", "days", "score", "change"})
+PARTIAL_MARK = "◐"
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
 
-@dataclass(frozen=True)
-class Column:
-    """One table column: the frame field, its header and how to format it."""
-
-    field: str
-    header: str
-    kind: Kind = "text"
-    pinned: bool = False
-    min_width: int | None = None
-
-
-_FACILITY = (
-    Column("facility_name", "Facility", "text", pinned=True, min_width=160),
-    Column("month", "Month", "month"),
-)
-
-PIPELINE_COLUMNS = (
-    *_FACILITY,
-    Column("applications", "Applications", "int"),
-    Column("screened", "Screened", "int"),
-    Column("interviewed", "Interviewed", "int"),
-    Column("offered", "Offered", "int"),
-    Column("hired", "Hired", "int"),
-    Column("rejected", "Rejected", "int"),
-    Column("pending", "Pending", "int"),
-    Column("conversion_rate", "Hire rate", "percent"),
-    Column("time_to_fill_days", "Time to fill", "days"),
-)
-COMPLIANCE_COLUMNS = (
-    *_FACILITY,
-    Column("checks", "Checks", "int"),
-    Column("passed", "Passed", "int"),
-    Column("failed", "Failed", "int"),
-    Column("violations_low", "Low", "int"),
-    Column("violations_medium", "Medium", "int"),
-    Column("violations_high", "High", "int"),
-    Column("violations_critical", "Critical", "int"),
-    Column("avg_score", "Avg score", "score"),
-    Column("compliance_rate", "Compliance rate", "percent"),
-)
-REVENUE_COLUMNS = (
-    *_FACILITY,
-    Column("invoices", "Invoices", "int"),
-    Column("placements", "Placements", "int"),
-    Column("revenue", "Revenue", "currency"),
-    Column("avg_invoice", "Avg invoice", "currency"),
-    Column("revenue_per_placement", "Revenue / placement", "currency"),
-    Column("mom_growth", "MoM growth", "percent"),
-)
-OUTREACH_COLUMNS = (
-    *_FACILITY,
-    Column("channel", "Channel", "text"),
-    Column("sent", "Sent", "int"),
-    Column("responded", "Responded", "int"),
-    Column("converted", "Converted", "int"),
-    Column("response_rate", "Response rate", "percent"),
-    Column("conversion_rate", "Conversion rate", "percent"),
-)
-VIOLATION_COLUMNS = (
-    *_FACILITY,
-    Column("check_type", "Check"),
-    Column("severity", "Severity"),
-    Column("checked_at", "Checked at", "datetime"),
-    Column("expires_at", "Expires at", "datetime"),
-    Column("first_name", "First name"),
-    Column("last_name", "Last name"),
-    Column("email", "Email"),
-    Column("phone", "Phone"),
-)
-DATASET_COLUMNS: dict[str, tuple[Column, ...]] = {
-    "pipeline": PIPELINE_COLUMNS,
-    "compliance": COMPLIANCE_COLUMNS,
-    "revenue": REVENUE_COLUMNS,
-    "outreach": OUTREACH_COLUMNS,
-    "violations": VIOLATION_COLUMNS,
-}
-
-
-def _text_ref(field: str) -> str:
-    key = f"{field}{TEXT_SUFFIX}"
+def _ref(key: str) -> str:
     return f"params.data.{key}" if _IDENTIFIER.match(key) else f"params.data[{key!r}]"
 
 
-def column_defs(columns: Sequence[Column]) -> list[dict[str, Any]]:
-    """AG Grid column definitions: the grid sorts and filters raw values and shows the preformatted text."""
-    defs = []
+def column_defs(columns: Sequence[Column], *, first: str = "Facility", marker: bool = False) -> list[dict]:
+    """AG Grid columns: the grid sorts and filters raw values and shows the preformatted text."""
+    defs: list[dict[str, Any]] = [{
+        "field": "label", "headerName": first, "pinned": "left", "minWidth": 180, "flex": 2,
+        "tooltipField": "label", "wrapText": True, "autoHeight": True, "filter": "agTextColumnFilter",
+    }]
+    if marker:
+        defs.append({"field": COMPLETE, "headerName": "Complete?", "minWidth": 110, "filter": "agTextColumnFilter",
+                     "headerTooltip": "Partial rows leave hidden numbers out of their totals",
+                     "cellClassRules": {"cell-partial": f"{_ref(COMPLETE)} !== 'yes'"}})
     for column in columns:
-        text = _text_ref(column.field)
-        numeric = column.kind in NUMERIC_KINDS
+        text, state = _ref(f"{column.name}{TEXT_SUFFIX}"), _ref(f"{column.name}{STATE_SUFFIX}")
+        numeric = column.display in NUMERIC_DISPLAYS
         definition: dict[str, Any] = {
-            "field": column.field,
-            "headerName": column.header,
+            "field": column.name,
+            "headerName": column.label,
+            "headerTooltip": column.label,
             "valueFormatter": {"function": text},
-            "cellClassRules": {
-                "cell-suppressed": f"{text} === '{SUPPRESSED_TEXT}'",
-                "cell-redacted": f"{text} === '{REDACTED}'",
-            },
+            "tooltipValueGetter": {"function": f"{text}"},
+            "cellClassRules": {"cell-hidden": f"{state} === 'suppressed'", "cell-range": f"{state} === 'range'",
+                               "cell-partial": f"{state} === 'partial'"},
             "filter": "agNumberColumnFilter" if numeric else "agTextColumnFilter",
+            "minWidth": 110,
+            "flex": 1,
         }
         if numeric:
             definition["type"] = "rightAligned"
-        if column.pinned:
-            definition["pinned"] = "left"
-        if column.min_width:
-            definition["minWidth"] = column.min_width
         defs.append(definition)
     return defs
 
 
-def table_rows(df: pd.DataFrame, columns: Sequence[Column]) -> list[dict[str, Any]]:
-    """Grid rows: each field's JSON-safe raw value and `<field>__text`, its display or 'suppressed'."""
-    records: list[dict[str, Any]] = [{} for _ in range(len(df))]
+def totals_rows(frame: pd.DataFrame, columns: Sequence[Column], *, labels: Sequence[str]) -> list[dict[str, Any]]:
+    """Grid rows of a totals frame: per column the raw value for sorting (the least a range can be), its text and
+    its state (point, partial, range, suppressed, undefined); `complete` says whether the row left anything out."""
+    records: list[dict[str, Any]] = [{"label": label} for label in labels]
+    left_out = np.zeros(len(frame), dtype=bool)
     for column in columns:
-        values = df[column.field] if column.field in df.columns else pd.Series(None, index=df.index, dtype=object)
-        gone = hidden(df, column.field).to_numpy()
-        for i, (value, is_gone) in enumerate(zip(values, gone, strict=True)):
-            records[i][column.field] = _raw(value, column.kind)
-            records[i][f"{column.field}{TEXT_SUFFIX}"] = _text(value, column.kind, bool(is_gone))
-    if PARTIAL in df.columns:
-        for record, partial in zip(records, df[PARTIAL].fillna(False), strict=True):
-            record[PARTIAL] = bool(partial)
+        view = field_view(frame, column)
+        for i, record in enumerate(records):
+            shown = view.shown[i]
+            state = "partial" if view.partial[i] else shown
+            raw = view.low[i] if shown == Shown.RANGE else view.values[i]
+            record[column.name] = None if shown in (Shown.SUPPRESSED, Shown.UNDEFINED) else _raw(raw, column.display)
+            record[f"{column.name}{TEXT_SUFFIX}"] = "" if shown == Shown.UNDEFINED else view.text(i)
+            record[f"{column.name}{STATE_SUFFIX}"] = str(state)
+            left_out[i] |= state in ("partial", Shown.RANGE.value, Shown.SUPPRESSED.value)
+    for record, partial in zip(records, left_out, strict=True):
+        record[COMPLETE] = f"{PARTIAL_MARK} partial" if partial else "yes"
     return records
 
 
-def data_table(
-    df: pd.DataFrame,
-    *,
-    columns: Sequence[Column],
-    table_id: str | None = None,
-    threshold: int | None = None,
-    page_size: int = 25,
-    height: int = 480,
-) -> html.Div:
-    """An AG Grid of `df` with formatted columns and a note when any shown cell is suppressed."""
-    rows = table_rows(df, columns)
-    grid_id = {"id": table_id} if table_id else {}
-    grid = dag.AgGrid(
+def row_labels(frame: pd.DataFrame) -> list[str]:
+    """Facility names, with the channel when rows are per facility and channel."""
+    labels = facility_labels(frame)
+    if "channel" in frame.columns:
+        return [f"{label} · {theme.channel_label(c)}" for label, c in zip(labels, frame["channel"], strict=True)]
+    return labels
+
+
+def totals_table(frame: pd.DataFrame, columns: Sequence[Column], *, table_id: str, threshold: int,
+                 unit: Unit = ("month", "months"), page_size: int = 25) -> html.Div:
+    """One row per facility of a totals frame, with a legend for hidden, partial and range cells."""
+    rows = totals_rows(frame, columns, labels=row_labels(frame))
+    grid = _grid(rows, column_defs(columns, marker=True), table_id=table_id, page_size=page_size)
+    states = {r[f"{c.name}{STATE_SUFFIX}"] for r in rows for c in columns}
+    notes = []
+    if Shown.SUPPRESSED.value in states:
+        notes.append(f'"{HIDDEN_TEXT}": {hidden_note(threshold).lower()}')
+    if "partial" in states or Shown.RANGE.value in states:
+        notes.append(f"{PARTIAL_MARK} partial: a row's totals leave out {unit[1]} with hidden numbers; where too "
+                     "much is left out for one value, the cell gives the range the published numbers allow")
+    children: list[Any] = [grid]
+    if notes:
+        children.append(html.P([f"{'. '.join(n[0].upper() + n[1:] for n in notes)}. ",
+                                dcc.Link("Why?", href=PRIVACY_PATH)], className="table-note"))
+    return html.Div(children, className="table-card")
+
+
+def record_table(frame: pd.DataFrame, columns: Sequence[Column], *, table_id: str, page_size: int = 25
+                 ) -> html.Div:
+    """Record-level rows (the violations drill-down): check types and severities in words."""
+    rows = []
+    for record in frame.to_dict("records"):
+        row: dict[str, Any] = {"label": record.get("facility_name") or f"Facility {record.get('facility_id')}"}
+        for column in columns:
+            value = record.get(column.name)
+            if column.name == "check_type" and isinstance(value, str):
+                text = theme.check_type_label(value)
+            elif column.name == "severity" and isinstance(value, str):
+                text = theme.SEVERITY_LABELS.get(value, value)
+            else:
+                text = "" if is_missing(value) else fmt_value(value, column.display)
+            row[column.name] = _raw(value, column.display)
+            row[f"{column.name}{TEXT_SUFFIX}"] = text
+            row[f"{column.name}{STATE_SUFFIX}"] = "point"
+        rows.append(row)
+    shown = [c for c in columns if c.name not in ("facility_id", "facility_name")]
+    return html.Div(_grid(rows, column_defs(shown), table_id=table_id, page_size=page_size), className="table-card")
+
+
+def _grid(rows: list[dict[str, Any]], defs: list[dict[str, Any]], *, table_id: str, page_size: int) -> dag.AgGrid:
+    return dag.AgGrid(
+        id=table_id,
         rowData=rows,
-        columnDefs=column_defs(columns),
-        defaultColDef={"sortable": True, "resizable": True, "filter": True, "minWidth": 96},
+        columnDefs=defs,
+        defaultColDef={"sortable": True, "resizable": True, "filter": True},
         columnSize="responsiveSizeToFit",
-        rowClassRules={"row-partial": f"params.data.{PARTIAL} === true"},
         dashGridOptions={
             "pagination": True,
             "paginationPageSize": page_size,
             "paginationPageSizeSelector": sorted({10, 25, 50, 100, page_size}),
             "animateRows": False,
             "enableCellTextSelection": True,
+            "tooltipShowDelay": 300,
             "localeText": {"noRowsToShow": NO_DATA_MESSAGE},
+            "domLayout": "autoHeight" if len(rows) <= page_size else "normal",
         },
-        csvExportParams={"fileName": f"{table_id or 'table'}.csv"},
         className="recruit-grid",
-        style={"height": f"{height}px", "width": "100%"},
-        **grid_id,
+        style={"width": "100%", **({} if len(rows) <= page_size else {"height": "560px"})},
     )
-    children: list[Any] = [grid]
-    if any(record.get(f"{c.field}{TEXT_SUFFIX}") == SUPPRESSED_TEXT for record in rows for c in columns):
-        note = f'{suppression_note(threshold)}: shown as "suppressed", not 0' if threshold else "some cells suppressed"
-        children.append(html.P(note, className="table-note"))
-    return html.Div(children, className="table-card")
 
 
-def _text(value: Any, kind: Kind, suppressed: bool) -> str:
-    if suppressed:
-        return SUPPRESSED_TEXT
-    if is_missing(value):
-        return ""
-    return fmt_value(value, kind)
-
-
-def _raw(value: Any, kind: Kind) -> Any:
+def _raw(value: Any, display: str) -> Any:
     """A JSON-safe value for sorting and filtering."""
     if is_missing(value):
         return None
-    if kind == "month":
+    if display == "month":
         return fmt_value(value, "month")
     if isinstance(value, pd.Timestamp | datetime | date):
         return pd.Timestamp(value).isoformat()
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):

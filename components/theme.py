@@ -74,6 +74,16 @@ CHANNEL_LABELS = {
     "direct": "Direct",
 }
 
+# Compliance check types as people say them (the data stores identifiers).
+CHECK_TYPE_LABELS = {
+    "license": "License",
+    "background": "Background check",
+    "drug_screen": "Drug screen",
+    "immunization": "Immunization",
+    "cpr_certification": "CPR certification",
+    "i9_verification": "I-9 verification",
+}
+
 # Named series used across pages, so "Hired" is the same colour on every chart.
 SERIES_COLORS = {
     "applications": OKABE_ITO["blue"],
@@ -98,6 +108,10 @@ def channel_color(channel: str) -> str:
 
 def channel_label(channel: str) -> str:
     return CHANNEL_LABELS.get(channel, channel.replace("_", " ").capitalize())
+
+
+def check_type_label(check_type: str) -> str:
+    return CHECK_TYPE_LABELS.get(check_type, check_type.replace("_", " ").capitalize())
 
 
 def _build_template() -> go.layout.Template:

@@ -1,7 +1,9 @@
-"""The JSON API: masked, scoped analytics; refresh jobs; CSV exports; the OpenAPI document.
+"""The JSON API: masked, scoped analytics; refresh jobs; the OpenAPI document.
 
-Routes are thin: parse the query string, ask auth/ for the scope, ask the analytics service for masked rows, turn
-them into JSON. Every refusal is an exception mapped to its status in dashboard/errors.py.
+Routes are thin: validate the query string (dashboard/schema.py), authorize the selection once (auth/selection.py),
+ask the analytics service, answer. A dataset's answer for a selection is serialised once per data generation and
+served from the cache after that (it holds published cells only, never anything of the caller's). Every refusal is
+an exception mapped to its status in dashboard/errors.py.
 """
 
 from __future__ import annotations
@@ -9,116 +11,93 @@ from __future__ import annotations
 import csv
 import io
 import math
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pandas as pd
 from flask import Blueprint, Response, jsonify, request
 
 from auth import audit
-from auth.context import client_ip, current_user_scope
+from auth.context import client_ip, current_user_scope, services
 from auth.errors import AuthError
-from dashboard.extensions import analytics, refresh_jobs, scheduler
-from dashboard.openapi import openapi_document
-from dashboard.scheduler import scheduled_jobs
+from auth.selection import Intent, RawFilters, Selection, authorize
+from dashboard.schema import RefreshBody, openapi_document, parse_query
+from data.contract import EXCLUDED_CELLS, PARTIAL
 from data.engine import psycopg_connection
-from data.filters import DataFilter, FilterError, build_filter
-from data.jobs import active_jobs, job_status, recent_runs
+from data.filters import DataFilter, FilterError
+from data.jobs import JobStatus, active_jobs, job_status, recent_runs
 from data.masking import SUPPRESSED
-from data.queries import DATASET_NAMES, VIOLATION_COLUMNS, violations
+from data.queries import DATASET_NAMES, violations
 from data.refresh import RefreshError
-from data.specs import DATASETS, Kind
+from data.specs import DATASETS, DRILLDOWN, Kind
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
-FILTER_PARAMS = frozenset({"facility_id", "start", "end", "channel", "unmasked"})
 KPI_DATASET = "kpis"
+# Rates are shown to the precision that means something: 4 decimals of a fraction (0.01 percentage points).
+RATE_DECIMALS = 4
 
 
 class NotFound(AuthError):
     status = 404
 
 
-def parse_request_filter(dataset: str, *, allow_unmasked: bool = True) -> tuple[DataFilter, bool]:
-    """Validate the query string and resolve the caller's facilities; returns (filter, unmasked)."""
-    unknown = sorted(set(request.args) - FILTER_PARAMS)
-    if unknown:
-        raise FilterError(f"unknown parameter(s): {', '.join(unknown)}; allowed: {', '.join(sorted(FILTER_PARAMS))}")
-    for name in ("start", "end", "channel", "unmasked"):
-        if len(request.args.getlist(name)) > 1:
-            raise FilterError(f"{name} may be given once")
-    channel = request.args.get("channel")
-    if channel is not None and dataset not in ("outreach", KPI_DATASET):
-        raise FilterError("channel applies to the outreach dataset only")
-    unmasked = _parse_flag(request.args.get("unmasked"))
-    filt = build_filter(request.args.getlist("facility_id") or None, request.args.get("start"),
-                        request.args.get("end"), channel)
-    scope = current_user_scope()
-    scope.require("view")
-    if unmasked:
-        if not allow_unmasked:
-            raise FilterError("unmasked is not available here")
-        scope.require("view_unmasked")
-    resolved = DataFilter(scope.resolve(filt.facility_ids), filt.start, filt.end, filt.channel)
-    if unmasked:
-        audit.record(analytics().engine, "unmasked_view", user_id=scope.user.id, target=dataset,
-                     details={"facility_ids": list(resolved.facility_ids), "start": _month(resolved.start),
-                              "end": _month(resolved.end)}, ip=client_ip())
-    return resolved, unmasked
-
-
-def _parse_flag(raw: str | None) -> bool:
-    if raw is None or raw.lower() in ("0", "false", "no"):
-        return False
-    if raw.lower() in ("1", "true", "yes"):
-        return True
-    raise FilterError(f"unmasked must be 1 or 0, got {raw!r}")
+def request_selection(dataset: str, *, intent: Intent = Intent.VIEW, allow_unmasked: bool = True) -> Selection:
+    """The query string of this request, validated and authorized (strict: 400/403/404)."""
+    query = parse_query(request.args, allow_unmasked=allow_unmasked)
+    raw = RawFilters(query.facility_id, query.start, query.end, query.channel)
+    return authorize(raw, intent=intent, target=dataset, unmasked=query.wants_unmasked,
+                     channel_allowed=dataset in ("outreach", KPI_DATASET))
 
 
 @api.get("/analytics/<dataset>")
 def dataset_rows(dataset: str) -> Response:
     if dataset not in (*DATASET_NAMES, KPI_DATASET):
         raise NotFound(f"unknown dataset {dataset!r}; choose from {', '.join((*DATASET_NAMES, KPI_DATASET))}")
-    filt, unmasked = parse_request_filter(dataset)
-    service = analytics()
+    selection = request_selection(dataset)
+    analytics = services().analytics
+    body = analytics.remember(("api", dataset), selection.filt, lambda: answer(dataset, selection),
+                              unmasked=selection.unmasked)
+    return Response(body, mimetype="application/json")
+
+
+def answer(dataset: str, selection: Selection) -> bytes:
+    """The serialised answer for a selection: built from published cells (or, unmasked, for admins only)."""
+    analytics = services().analytics
+    filt, unmasked = selection.filt, selection.unmasked
+    extra: dict[str, Any] = {}
     if dataset == KPI_DATASET:
-        row = service.kpis(filt, unmasked=unmasked)
-        hidden = [k for k, v in row.items() if v is None and row["partial"]]
-        body_rows = [{**{k: _json_value(k, v, None) for k, v in row.items()}, SUPPRESSED: hidden}]
-        suppressed_cells, as_of = int(row["excluded_cells"]), service.oldest_as_of()
+        row = analytics.kpis(filt, unmasked=unmasked)
+        rows = [kpi_row_json(row)]
+        suppressed_cells, as_of = int(row[EXCLUDED_CELLS]), analytics.oldest_as_of()
+        extra = {PARTIAL: bool(row[PARTIAL]), EXCLUDED_CELLS: int(row[EXCLUDED_CELLS])}
     else:
-        selection = service.select(dataset, filt, unmasked=unmasked)
-        body_rows = rows_as_json(dataset, selection.frame)
-        suppressed_cells, as_of = selection.suppressed_cells, selection.as_of
-    return jsonify(
-        dataset=dataset,
-        as_of=iso_utc(as_of),
-        threshold=service.policy.threshold,
-        filters=filters_json(filt),
-        suppressed_cells=suppressed_cells,
-        rows=body_rows,
-    )
+        chosen = analytics.select(dataset, filt, unmasked=unmasked)
+        rows = rows_as_json(dataset, chosen.frame)
+        suppressed_cells, as_of = chosen.suppressed_cells, chosen.as_of
+    return orjson.dumps({
+        "dataset": dataset, "as_of": iso_utc(as_of), "threshold": analytics.policy.threshold,
+        "filters": filters_json(filt), "suppressed_cells": suppressed_cells, **extra, "rows": rows,
+    })
 
 
 @api.get("/analytics/compliance/violations")
 def violation_rows() -> Response:
-    filt, _ = parse_request_filter("violations", allow_unmasked=False)
-    scope = current_user_scope()
-    scope.require("view_pii", filt.facility_ids)
-    frame = violations(analytics().engine, filt)
-    rows = [
-        {c: _plain_json(c, v) for c, v in zip(VIOLATION_COLUMNS, record, strict=True)}
-        for record in frame.itertuples(index=False, name=None)
-    ]
-    return jsonify(filters=filters_json(filt), rows=rows)
+    selection = request_selection("violations", intent=Intent.PII, allow_unmasked=False)
+    frame = violations(services().engine, selection.filt)
+    names = [c.name for c in DRILLDOWN]
+    rows = [{c: _record_json(c, v) for c, v in zip(names, record, strict=True)}
+            for record in frame[names].itertuples(index=False, name=None)]
+    return jsonify(filters=filters_json(selection.filt), rows=rows)
 
 
 @api.get("/analytics/health")
 def analytics_health() -> Response:
     current_user_scope().require("view")
-    service = analytics()
+    analytics = services().analytics
     try:
-        with psycopg_connection(service.engine) as conn:
+        with psycopg_connection(analytics.engine) as conn:
             conn.execute("select 1")
         database = "ok"
     except Exception as exc:  # the health answer reports the failure instead of failing itself
@@ -126,8 +105,8 @@ def analytics_health() -> Response:
     return jsonify(
         status="ok" if database == "ok" else "degraded",
         database=database,
-        cache=service.cache.stats(),
-        views={view: iso_utc(at) for view, at in service.as_of().items()},
+        cache=analytics.cache.stats(),
+        views={view: iso_utc(at) for view, at in analytics.as_of().items()},
     )
 
 
@@ -135,28 +114,30 @@ def analytics_health() -> Response:
 def start_refresh() -> tuple[Response, int]:
     scope = current_user_scope()
     scope.require("refresh")
-    body = request.get_json(silent=True) if request.data else {}
-    if not isinstance(body, dict):
+    raw = request.get_json(silent=True) if request.data else {}
+    if not isinstance(raw, dict):
         raise FilterError('the body must be a JSON object like {"views": ["pipeline"]}')
-    views = body.get("views", ["all"])
-    if not isinstance(views, list) or not all(isinstance(v, str) for v in views) or not views:
-        raise FilterError('"views" must be a non-empty list of view names or ["all"]')
     try:
-        job, already_running = refresh_jobs().submit(views, trigger="api", user_id=scope.user.id)
+        body = RefreshBody.model_validate(raw)
+    except ValueError:
+        raise FilterError('"views" must be a non-empty list of pipeline, compliance, revenue, outreach or all'
+                          ) from None
+    try:
+        job, already_running = services().jobs.submit(body.views, trigger="api", user_id=scope.user.id)
     except RefreshError as exc:
         raise FilterError(str(exc)) from None
-    audit.record(analytics().engine, "refresh", user_id=scope.user.id, target=",".join(job.views),
+    audit.record(services().engine, "refresh", user_id=scope.user.id, target=",".join(job.views),
                  details={"job_id": job.job_id, "trigger": "api", "already_running": already_running}, ip=client_ip())
-    answer: dict[str, Any] = {"job_id": job.job_id, "status": job.status}
+    answer_body: dict[str, Any] = {"job_id": job.job_id, "status": job.status}
     if already_running:
-        answer["already_running"] = True
-    return jsonify(answer), 202
+        answer_body["already_running"] = True
+    return jsonify(answer_body), 202
 
 
 @api.get("/analytics/refresh/<job_id>")
 def refresh_status(job_id: str) -> Response:
     current_user_scope().require("refresh")
-    job = job_status(analytics().engine, job_id)
+    job = job_status(services().engine, job_id)
     if job is None:
         raise NotFound(f"no refresh job {job_id!r}")
     return jsonify(job_json(job))
@@ -165,10 +146,10 @@ def refresh_status(job_id: str) -> Response:
 @api.get("/analytics/queue/stats")
 def queue_stats() -> Response:
     current_user_scope().require("refresh")
-    engine = analytics().engine
+    engine, schedule = services().engine, services().scheduler
     recent = [{k: iso_utc(v) if isinstance(v, datetime) else v for k, v in run.items()} for run in recent_runs(engine)]
-    return jsonify(scheduled=scheduled_jobs(scheduler()), running=[job_json(j) for j in active_jobs(engine)],
-                   recent=recent)
+    return jsonify(scheduled=schedule.jobs() if schedule is not None else [],
+                   running=[job_json(j) for j in active_jobs(engine)], recent=recent)
 
 
 @api.get("/openapi.json")
@@ -178,37 +159,51 @@ def openapi() -> Response:
 
 def rows_as_json(dataset: str, frame: pd.DataFrame) -> list[dict[str, Any]]:
     spec = DATASETS[dataset]
-    columns = ["facility_id", "facility_name", *spec.columns]
+    columns = ["facility_id", "facility_name", *(c for c in spec.columns if c != "facility_id")]
+    displays = {c.name: c.display for c in spec.fields}
+    kinds = {c.name: c.kind for c in spec.fields}
     out = []
     for record in frame[[*columns, SUPPRESSED]].itertuples(index=False, name=None):
-        row = {c: _json_value(c, v, spec) for c, v in zip(columns, record[:-1], strict=True)}
+        row = {c: _json_value(v, displays.get(c), kinds.get(c)) for c, v in zip(columns, record[:-1], strict=True)}
         row[SUPPRESSED] = list(record[-1])
         out.append(row)
     return out
 
 
+def kpi_row_json(row: dict[str, Any]) -> dict[str, Any]:
+    """The kpis row: its fields, `suppressed` (fields hidden, never undefined ones) and per-field `details`."""
+    details = row.get("details", {})
+    values = {k: _json_value(v, "currency" if k == "revenue" else None, Kind.MONEY if k == "revenue" else None)
+              for k, v in row.items() if k != "details"}
+    hidden = [k for k, d in details.items() if d.get("status") == "suppressed"]
+    return {**values, SUPPRESSED: hidden, "details": details}
+
+
 def rows_as_csv(dataset: str, frame: pd.DataFrame) -> str:
-    """CSV with the JSON field names; `suppressed` in hidden cells, empty for undefined ones."""
+    """CSV with the JSON field names (each once); `suppressed` in hidden cells, empty for undefined ones; rates to
+    RATE_DECIMALS decimals, money to the cent."""
     spec = DATASETS[dataset]
-    columns = ["facility_id", "facility_name", *spec.columns]
+    columns = ["facility_id", "facility_name", *(c for c in spec.columns if c != "facility_id")]
+    displays = {c.name: c.display for c in spec.fields}
+    kinds = {c.name: c.kind for c in spec.fields}
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for record in frame[[*columns, SUPPRESSED]].itertuples(index=False, name=None):
         hidden = set(record[-1])
         writer.writerow([
-            SUPPRESSED if c in hidden else _csv_value(_json_value(c, v, spec))
+            SUPPRESSED if c in hidden else _csv_value(_json_value(v, displays.get(c), kinds.get(c)))
             for c, v in zip(columns, record[:-1], strict=True)
         ])
     return buffer.getvalue()
 
 
 def filters_json(filt: DataFilter) -> dict[str, Any]:
-    return {"facility_ids": list(filt.facility_ids or ()), "start": _month(filt.start), "end": _month(filt.end),
-            "channel": filt.channel}
+    return {"facility_ids": list(filt.facility_ids or ()), "start": f"{filt.start:%Y-%m}",
+            "end": f"{filt.end:%Y-%m}", "channel": filt.channel}
 
 
-def job_json(job) -> dict[str, Any]:
+def job_json(job: JobStatus) -> dict[str, Any]:
     return {"job_id": job.job_id, "status": job.status, "views": job.views, "started_at": iso_utc(job.started_at),
             "finished_at": iso_utc(job.finished_at), "duration_ms": job.duration_ms, "error": job.error}
 
@@ -219,30 +214,30 @@ def iso_utc(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _month(value: date) -> str:
-    return f"{value:%Y-%m}"
-
-
-def _json_value(column: str, value: Any, spec) -> Any:
-    """Money as a two-decimal string, months as YYYY-MM, NaN/NA as null, numpy scalars as plain numbers."""
+def _json_value(value: Any, display: str | None, kind: Kind | None) -> Any:
+    """Money as a two-decimal string, months as YYYY-MM, rates rounded, NaN/NA as null, numpy as plain."""
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
-    if column == "month":
+    if display == "month":
         return f"{pd.Timestamp(value):%Y-%m}"
-    if isinstance(value, Decimal) or (spec is not None and column in spec.columns
-                                      and spec.column(column).kind is Kind.MONEY):
+    if kind is Kind.MONEY or isinstance(value, Decimal):
         return f"{Decimal(value).quantize(Decimal('0.01'))}"
     if hasattr(value, "item"):
-        return value.item()
+        value = value.item()
+    if display in ("percent", "change") and isinstance(value, float):
+        return round(value, RATE_DECIMALS)
     return value
 
 
-def _plain_json(column: str, value: Any) -> Any:
-    if isinstance(value, datetime) and column != "month":
+def _record_json(column: str, value: Any) -> Any:
+    if value is None or value is pd.NaT:
+        return None
+    if column == "month":
+        return f"{pd.Timestamp(value):%Y-%m}"
+    if isinstance(value, datetime):
         return iso_utc(value)
-    return _json_value(column, value, None)
+    return _json_value(value, None, None)
 
 
 def _csv_value(value: Any) -> str:
     return "" if value is None else str(value)
-

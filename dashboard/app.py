@@ -13,10 +13,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from dashboard.api import api
 from dashboard.errors import register_error_handlers
 from dashboard.exports import init_exports
-from dashboard.extensions import init_analytics, init_refresh
+from dashboard.extensions import init_services
 from dashboard.security import init_security
 from dashboard.settings import Settings, load_settings
-from data.engine import get_engine
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 log = logging.getLogger(__name__)
@@ -47,14 +46,12 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
     )
     server.json.sort_keys = False  # JSON fields keep the documented order (CSV headers follow it too)
-    server.extensions["recruit.settings"] = settings
-    server.extensions["recruit.engine"] = get_engine(settings.database_url)
     trust_proxies(server, settings.proxy_fix_hops)
-    init_refresh(server, settings, init_analytics(server, settings))
+    bound = init_services(server, settings)
     init_security(server, settings)
     register_error_handlers(server)
     server.register_blueprint(api)
-    init_exports(server, server.extensions["recruit.analytics"])
+    init_exports(server, bound)
 
     @server.get("/health")
     def health():
@@ -81,12 +78,12 @@ def _register_pages(app: dash.Dash) -> None:
     names) and lay out the shell around the page container."""
     from dash import html
 
-    import pages._exports  # the export menus' callbacks
     import pages.admin
     import pages.compliance
     import pages.outreach
     import pages.overview
     import pages.pipeline
+    import pages.privacy
     import pages.revenue  # noqa: F401
 
     app.layout = html.Div([dash.page_container], className="app-shell")

@@ -18,8 +18,8 @@ import click
 from sqlalchemy.engine import make_url
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from auth.context import services_of
 from auth.demo import ensure_demo_users
-from dashboard.extensions import JOBS_KEY, SCHEDULER_KEY
 from dashboard.ports import PortUnavailable, reserve_port
 from dashboard.settings import Settings, SettingsError, load_settings
 from data.embedded import (
@@ -154,10 +154,10 @@ def _serve_until_stopped(server: BaseWSGIServer) -> None:
 
 def _shut_down(app, directory: Path | None) -> None:
     click.echo("\nStopping the demo...")
-    scheduler = app.server.extensions.get(SCHEDULER_KEY)
-    if scheduler is not None and scheduler.running:
-        scheduler.pause()  # no refresh may start against a database that is stopping
-    app.server.extensions[JOBS_KEY].shutdown()
+    bound = services_of(app.server)
+    if bound.scheduler is not None and bound.scheduler.running:
+        bound.scheduler.pause()  # no refresh may start against a database that is stopping
+    bound.jobs.shutdown()
     dispose_all()
     if directory is None:
         click.echo("stopped")

@@ -8,6 +8,7 @@ that starts late within the grace time still runs; a failed run is simply retrie
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -15,6 +16,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from dashboard.settings import Settings
 from data.jobs import RefreshJobs
+from data.refresh import VIEWS, resolve_views
 
 log = logging.getLogger(__name__)
 FULL_JOB_ID = "refresh-all"
@@ -26,14 +28,44 @@ def build_scheduler(jobs: RefreshJobs, settings: Settings, *, blocking: bool = F
         timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
     )
     scheduler.add_job(
-        _run, "interval", id=FULL_JOB_ID, name="refresh all views", args=[jobs, ["all"]],
+        _run, "interval", id=FULL_JOB_ID, name="refresh all views", kwargs={"jobs": jobs, "views": ["all"]},
         seconds=settings.analytics_refresh_interval_ms / 1000,
     )
     scheduler.add_job(
-        _run, "interval", id=PIPELINE_JOB_ID, name="refresh pipeline", args=[jobs, ["pipeline"]],
+        _run, "interval", id=PIPELINE_JOB_ID, name="refresh pipeline", kwargs={"jobs": jobs, "views": ["pipeline"]},
         seconds=settings.pipeline_refresh_interval_ms / 1000,
     )
     return scheduler
+
+
+class Schedule:
+    """The refresh scheduler of this process, as the admin page and the queue stats read it."""
+
+    def __init__(self, scheduler: BaseScheduler) -> None:
+        self.scheduler = scheduler
+
+    @property
+    def running(self) -> bool:
+        return bool(self.scheduler.running)
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        """Each view's next scheduled refresh."""
+        upcoming: dict[str, datetime | None] = dict.fromkeys(VIEWS)
+        for job in self.scheduler.get_jobs():
+            at = job.next_run_time
+            for view in resolve_views(job.kwargs.get("views", ["all"])):
+                if at is not None and (upcoming[view] is None or at < upcoming[view]):
+                    upcoming[view] = at
+        return upcoming
+
+    def jobs(self) -> list[dict]:
+        return scheduled_jobs(self.scheduler)
+
+    def pause(self) -> None:
+        self.scheduler.pause()
+
+    def shutdown(self) -> None:
+        self.scheduler.shutdown(wait=False)
 
 
 def _run(jobs: RefreshJobs, views: list[str]) -> None:

@@ -9,7 +9,8 @@
 - `f__low`, `f__high`: the range the published data allows for the figure over the whole group (inf when
   unbounded);
 - `f__left_out`: at least this share of the figure's base (its denominator, its weight, or for a sum the summed
-  quantity) was left out;
+  quantity) was left out; for money, whose hidden amounts have no upper bound, at most this share of the counts
+  it follows (invoices, placements);
 - `f__used`: rows of the group that the figure used;
 
 plus `rows` (base rows in the group), `excluded_cells` and `partial` for the whole row. This module is the one
@@ -28,7 +29,9 @@ import pandas as pd
 STATUS, EXCLUDED, LOW, HIGH, LEFT_OUT, USED = "__status", "__excluded", "__low", "__high", "__left_out", "__used"
 ROWS, EXCLUDED_CELLS, PARTIAL = "rows", "excluded_cells", "partial"
 # A partial figure is drawn as a point only when the range the published data allows is at most this wide: two
-# percentage points for a rate, two per cent of the value for anything else. Wider, and it is shown as the range.
+# percentage points for a rate, two per cent of the value for anything else; money, whose hidden amounts have no
+# upper bound, when at most two per cent of its invoices and placements were left out. Otherwise it is shown as
+# the range ("at least ..." when unbounded).
 RATE_TOLERANCE = 0.02
 RELATIVE_TOLERANCE = 0.02
 
@@ -86,7 +89,7 @@ def values(frame: pd.DataFrame, field: str) -> np.ndarray:
     return pd.to_numeric(column, errors="coerce").astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def shown(frame: pd.DataFrame, field: str, *, rate: bool) -> np.ndarray:
+def shown(frame: pd.DataFrame, field: str, *, rate: bool, money: bool = False) -> np.ndarray:
     """Per row, how `field` may be shown (a `Shown` value): see RATE_TOLERANCE."""
     state = status(frame, field)
     value = values(frame, field)
@@ -94,6 +97,8 @@ def shown(frame: pd.DataFrame, field: str, *, rate: bool) -> np.ndarray:
     width = high - low
     allowed = RATE_TOLERANCE if rate else RELATIVE_TOLERANCE * np.abs(value)
     tight = (excluded(frame, field) == 0) | (np.isfinite(width) & (width <= allowed + 1e-12))
+    if money:
+        tight |= left_out(frame, field) <= RELATIVE_TOLERANCE
     out = np.where(tight, Shown.POINT.value, Shown.RANGE.value).astype(object)
     out[state == Status.SUPPRESSED.value] = Shown.SUPPRESSED.value
     out[state == Status.UNDEFINED.value] = Shown.UNDEFINED.value

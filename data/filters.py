@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime
 
 CHANNELS: tuple[str, ...] = ("email", "sms", "phone", "job_board", "referral")
 DEFAULT_MONTHS = 12
+# The months any input may name (a wider range only invites overflow in date arithmetic).
+MIN_MONTH, MAX_MONTH = date(2000, 1, 1), date(2099, 12, 1)
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -49,15 +51,23 @@ def current_month(now: datetime | None = None) -> date:
     return date(now.year, now.month, 1)
 
 
+def last_complete_month(now: datetime | None = None) -> date:
+    """The month before this one: pages end their default range there, so no chart ends on a few days' data."""
+    return add_months(current_month(now), -1)
+
+
 def parse_month(value: str, name: str = "month") -> date:
     """Parse 'YYYY-MM' into the first day of that month."""
     match = _MONTH_RE.match(value.strip()) if isinstance(value, str) else None
     if not match:
         raise FilterError(f"{name} must be a month written YYYY-MM, got {value!r}")
     year, month = int(match.group(1)), int(match.group(2))
-    if not 1 <= month <= 12 or year < 1900:
+    if not 1 <= month <= 12:
         raise FilterError(f"{name} must be a month written YYYY-MM, got {value!r}")
-    return date(year, month, 1)
+    parsed = date(year, month, 1)
+    if not MIN_MONTH <= parsed <= MAX_MONTH:
+        raise FilterError(f"{name} must lie between {MIN_MONTH:%Y-%m} and {MAX_MONTH:%Y-%m}, got {value!r}")
+    return parsed
 
 
 def parse_facility_ids(values: Iterable[object] | None) -> tuple[int, ...] | None:

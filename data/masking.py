@@ -1,4 +1,4 @@
-"""The masker: small-cell suppression (docs/PRIVACY.md) and PII redaction, as pure functions.
+"""The masker: small-cell suppression (docs/PRIVACY.md), a pure function of the data.
 
 `mask(df, spec, policy)` hides what the rules say and lists, per row, what it hid. It never mutates its input,
 is idempotent (hidden cells arrive as NA, stay hidden and are listed again), does not depend on row order, and
@@ -20,7 +20,6 @@ import pandas as pd
 from data.specs import Column, DatasetSpec, Group, Kind
 
 SUPPRESSED = "suppressed"
-REDACTED = "[redacted]"
 # How close (in counts) the sum of a group's hidden parts may come to the least sum they could have before the
 # group's whole is hidden too (see `_complementary`).
 CORNER_MARGIN = 1
@@ -74,26 +73,6 @@ def mask(df: pd.DataFrame, spec: DatasetSpec, policy: MaskPolicy) -> MaskResult:
                 hidden[col.name] = _growth_hidden(col, hidden, prev_pos)
     frame = _masked_frame(df, spec, hidden)
     return MaskResult(frame=frame, suppressed_cells=int(sum(int(h.sum()) for h in hidden.values())))
-
-
-def redact_pii(df: pd.DataFrame, spec_or_columns: DatasetSpec | Iterable[str], *, allowed: bool) -> pd.DataFrame:
-    """Return a copy of `df` with every PII value (null or not) replaced by "[redacted]" unless `allowed`.
-
-    Nulls are redacted too, so a redacted frame does not tell whether a person has, say, a phone number.
-    """
-    out = df.copy()
-    if allowed:
-        return out
-    if isinstance(spec_or_columns, DatasetSpec):
-        columns: tuple[str, ...] = spec_or_columns.pii_columns
-    elif isinstance(spec_or_columns, str):
-        columns = (spec_or_columns,)
-    else:
-        columns = tuple(spec_or_columns)
-    for name in columns:
-        if name in out.columns:
-            out[name] = pd.Series(REDACTED, index=out.index, dtype=object)
-    return out
 
 
 def suppressed_matrix(frame: pd.DataFrame, columns: Iterable[str]) -> dict[str, np.ndarray]:

@@ -25,6 +25,15 @@ class Kind(StrEnum):
     ATTRIBUTE = "attribute"  # anything else carried along untouched (labels, timestamps)
 
 
+# How values are written: counts, fractions as percentages, US dollars, fractional days, a 0-100 score, a signed
+# change, a month, plain text.
+DISPLAYS = ("int", "percent", "currency", "days", "score", "change", "month", "datetime", "text")
+_DEFAULT_DISPLAY = {
+    Kind.GRAIN: "text", Kind.COUNT: "int", Kind.DERIVED: "percent", Kind.MONEY: "currency", Kind.GROWTH: "change",
+    Kind.PII: "text", Kind.ATTRIBUTE: "text",
+}
+
+
 class Aggregation(StrEnum):
     """How a column is rebuilt when published cells are grouped (`data.totals.aggregate_published`)."""
 
@@ -45,7 +54,8 @@ class Column:
     not a suppression) when that count is a published zero. `numerator` makes it a ratio; a DERIVED column
     with a denominator and no numerator is an average weighted by the denominator. `quantum` rounds money
     ratios. `limits` are the least and greatest values the column can take (a rate lies in [0, 1]): totals use
-    them for the range a partial figure may have.
+    them for the range a partial figure may have. `label` is what people read (tables, hovers, exports) and
+    `display` how its values are written (one of DISPLAYS).
     """
 
     name: str
@@ -55,6 +65,16 @@ class Column:
     numerator: str | None = None
     quantum: Decimal | None = None
     limits: tuple[float, float] = (0.0, math.inf)
+    label: str = ""
+    display: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self.name.replace("_", " ").capitalize())
+        if not self.display:
+            object.__setattr__(self, "display", _DEFAULT_DISPLAY[self.kind])
+        if self.display not in DISPLAYS:
+            raise ValueError(f"{self.name}: display {self.display!r} is not one of {DISPLAYS}")
 
     @property
     def aggregation(self) -> Aggregation:
@@ -165,10 +185,6 @@ class DatasetSpec:
         return self._of_kind(Kind.GROWTH)
 
     @cached_property
-    def pii_columns(self) -> tuple[str, ...]:
-        return self._of_kind(Kind.PII)
-
-    @cached_property
     def series_keys(self) -> tuple[str, ...]:
         """Grain columns other than the period: the rows of one series over time share them."""
         return tuple(g for g in self.grain if g != self.period)
@@ -178,24 +194,29 @@ class DatasetSpec:
 
 
 CENTS = Decimal("0.01")
-PII_COLUMNS: tuple[str, ...] = ("first_name", "last_name", "email", "phone")
+
+
+GRAIN_LABELS = {"facility_id": "Facility id", "month": "Month", "channel": "Channel"}
 
 
 def _grain(*names: str) -> tuple[Column, ...]:
-    return tuple(Column(n, Kind.GRAIN) for n in names)
+    return tuple(Column(n, Kind.GRAIN, label=GRAIN_LABELS[n], display="month" if n == "month" else "text")
+                 for n in names)
 
 
-def _counts(*names: str) -> tuple[Column, ...]:
-    return tuple(Column(n, Kind.COUNT) for n in names)
+def _count(name: str, label: str) -> Column:
+    return Column(name, Kind.COUNT, label=label)
 
 
 def _ratio(
-    name: str, numerator: str, denominator: str, kind: Kind = Kind.DERIVED, quantum: Decimal | None = None
+    name: str, numerator: str, denominator: str, label: str, kind: Kind = Kind.DERIVED,
+    quantum: Decimal | None = None,
 ) -> Column:
     """numerator / denominator; a rate of counts (kind DERIVED) lies in [0, 1]."""
     inputs = (numerator, denominator)
     limits = (0.0, 1.0) if kind is Kind.DERIVED else (0.0, math.inf)
-    return Column(name, kind, inputs, denominator=denominator, numerator=numerator, quantum=quantum, limits=limits)
+    return Column(name, kind, inputs, denominator=denominator, numerator=numerator, quantum=quantum, limits=limits,
+                  label=label)
 
 
 PIPELINE = DatasetSpec(
@@ -204,9 +225,16 @@ PIPELINE = DatasetSpec(
     period="month",
     fields=(
         *_grain("facility_id", "month"),
-        *_counts("applications", "screened", "interviewed", "offered", "hired", "rejected", "pending"),
-        _ratio("conversion_rate", "hired", "applications"),
-        Column("time_to_fill_days", Kind.DERIVED, inputs=("hired",), denominator="hired"),
+        _count("applications", "Applications"),
+        _count("screened", "Screened"),
+        _count("interviewed", "Interviewed"),
+        _count("offered", "Offered"),
+        _count("hired", "Hires"),
+        _count("rejected", "Rejected"),
+        _count("pending", "Pending"),
+        _ratio("conversion_rate", "hired", "applications", "Hire rate"),
+        Column("time_to_fill_days", Kind.DERIVED, inputs=("hired",), denominator="hired", label="Time to fill",
+               display="days"),
     ),
     groups=(Group("applications", ("hired", "rejected", "pending")),),
     orders=(("applications", "screened"), ("screened", "interviewed"), ("interviewed", "offered"),
@@ -221,9 +249,16 @@ COMPLIANCE = DatasetSpec(
     period="month",
     fields=(
         *_grain("facility_id", "month"),
-        *_counts("checks", "passed", "failed", *VIOLATION_LEVELS),
-        Column("avg_score", Kind.DERIVED, inputs=("checks",), denominator="checks", limits=(0.0, 100.0)),
-        _ratio("compliance_rate", "passed", "checks"),
+        _count("checks", "Checks"),
+        _count("passed", "Passed"),
+        _count("failed", "Failed"),
+        _count("violations_low", "Low severity"),
+        _count("violations_medium", "Medium severity"),
+        _count("violations_high", "High severity"),
+        _count("violations_critical", "Critical severity"),
+        Column("avg_score", Kind.DERIVED, inputs=("checks",), denominator="checks", limits=(0.0, 100.0),
+               label="Average score", display="score"),
+        _ratio("compliance_rate", "passed", "checks", "Compliance rate"),
     ),
     groups=(Group("checks", ("passed", "failed")), Group("failed", VIOLATION_LEVELS)),
 )
@@ -234,13 +269,15 @@ REVENUE = DatasetSpec(
     period="month",
     fields=(
         *_grain("facility_id", "month"),
-        *_counts("invoices", "placements"),
+        _count("invoices", "Invoices"),
+        _count("placements", "Placements invoiced"),
         # Money follows placements: revenue of fewer than k placements describes them. It also
         # follows invoices: invoices.placement_id may be null, and then a few invoices would show their amounts.
-        Column("revenue", Kind.MONEY, inputs=("placements", "invoices")),
-        _ratio("avg_invoice", "revenue", "invoices", Kind.MONEY, quantum=CENTS),
-        _ratio("revenue_per_placement", "revenue", "placements", Kind.MONEY, quantum=CENTS),
-        Column("mom_growth", Kind.GROWTH, inputs=("revenue",), limits=(-1.0, math.inf)),
+        Column("revenue", Kind.MONEY, inputs=("placements", "invoices"), label="Revenue"),
+        _ratio("avg_invoice", "revenue", "invoices", "Average invoice", Kind.MONEY, quantum=CENTS),
+        _ratio("revenue_per_placement", "revenue", "placements", "Revenue per placement", Kind.MONEY, quantum=CENTS),
+        Column("mom_growth", Kind.GROWTH, inputs=("revenue",), limits=(-1.0, math.inf),
+               label="Change vs previous month"),
     ),
     orders=(("invoices", "placements"),),  # a placement counts once it has an invoice that month
 )
@@ -251,23 +288,29 @@ OUTREACH = DatasetSpec(
     period="month",
     fields=(
         *_grain("facility_id", "month", "channel"),
-        *_counts("sent", "responded", "converted"),
-        _ratio("response_rate", "responded", "sent"),
-        _ratio("conversion_rate", "converted", "sent"),
+        _count("sent", "Messages sent"),
+        _count("responded", "Responses"),
+        _count("converted", "Conversions"),
+        _ratio("response_rate", "responded", "sent", "Response rate"),
+        _ratio("conversion_rate", "converted", "sent", "Conversion rate"),
     ),
     orders=(("sent", "responded"), ("sent", "converted")),
 )
 
-# Record-level drill-down (one row per failed check, /api/v1/analytics/compliance/violations): nothing to
-# suppress, PII to redact.
-VIOLATIONS = DatasetSpec(
-    name="violations",
-    grain=(),
-    fields=(
-        *(Column(n, Kind.ATTRIBUTE) for n in ("facility_id", "facility_name", "month", "check_type")),
-        *(Column(n, Kind.ATTRIBUTE) for n in ("severity", "checked_at", "expires_at")),
-        *(Column(n, Kind.PII) for n in PII_COLUMNS),
-    ),
+# The violations drill-down: record level (one row per failed check), for callers with view_pii only. Its
+# columns in query order; the query (sql/queries/violations.sql), the API and the table all read this list.
+DRILLDOWN: tuple[Column, ...] = (
+    Column("facility_id", Kind.ATTRIBUTE, label="Facility id"),
+    Column("facility_name", Kind.ATTRIBUTE, label="Facility"),
+    Column("month", Kind.ATTRIBUTE, label="Month", display="month"),
+    Column("check_type", Kind.ATTRIBUTE, label="Check"),
+    Column("severity", Kind.ATTRIBUTE, label="Severity"),
+    Column("checked_at", Kind.ATTRIBUTE, label="Checked at", display="datetime"),
+    Column("expires_at", Kind.ATTRIBUTE, label="Expires at", display="datetime"),
+    Column("first_name", Kind.PII, label="First name"),
+    Column("last_name", Kind.PII, label="Last name"),
+    Column("email", Kind.PII, label="Email"),
+    Column("phone", Kind.PII, label="Phone"),
 )
 
 DATASETS: dict[str, DatasetSpec] = {s.name: s for s in (PIPELINE, COMPLIANCE, REVENUE, OUTREACH)}

@@ -126,7 +126,8 @@ def kpi_totals(frames: Mapping[str, Masked], *, threshold: int | None = None) ->
                 "low": _finite(totals.at[0, f"{column}{LOW}"]),
                 "high": _finite(totals.at[0, f"{column}{HIGH}"]),
                 "left_out": _finite(totals.at[0, f"{column}{LEFT_OUT}"]),
-                "shown": shown(totals, column, rate=is_rate(spec.column(column)))[0],
+                "shown": shown(totals, column, rate=is_rate(spec.column(column)),
+                               money=spec.column(column).kind is Kind.MONEY)[0],
             }
         excluded += int(totals.at[0, EXCLUDED_CELLS])
     row[PARTIAL] = excluded > 0
@@ -202,9 +203,14 @@ def row_bounds(
     A published cell is its own bound. A hidden count is at least 1 (the masker hides only non-zero counts), at
     most k - 1 when it belongs to no group (only primary suppression hides those), and bounded by its row's group
     equations and order relations, propagated a few times (sound, if not always tight); any other hidden cell
-    lies within its column's `limits`.
+    lies within its column's `limits`. A hidden group total that is no part of another group was hidden for being
+    below k, for equalling its only non-zero part, or for its hidden parts adding up to at most one more than the
+    least they can (data/masking.py); every non-zero part is hidden with it, so it is at most the larger of k - 1
+    and one more than that least (`_hidden_total_cap`).
     """
     grouped = {m for g in spec.groups for m in g.members}
+    parts_elsewhere = {p for g in spec.groups for p in g.parts}
+    top_wholes = {g.whole: _hidden_total_cap(g, spec) for g in spec.groups if g.whole not in parts_elsewhere}
     n = len(frame)
     low: dict[str, np.ndarray] = {}
     high: dict[str, np.ndarray] = {}
@@ -218,6 +224,8 @@ def row_bounds(
         ceiling = col.limits[1]
         if col.kind is Kind.COUNT and threshold is not None and col.name not in grouped:
             ceiling = float(threshold - 1)
+        elif col.kind is Kind.COUNT and threshold is not None and col.name in top_wholes:
+            ceiling = float(max(threshold - 1, top_wholes[col.name]))
         low[col.name] = np.where(gone, floor, value)
         high[col.name] = np.where(gone, ceiling, value)
     for _ in range(3):
@@ -239,6 +247,13 @@ def row_bounds(
             high[smaller] = np.where(hidden[smaller], np.minimum(high[smaller], high[larger]), high[smaller])
             low[larger] = np.where(hidden[larger], np.maximum(low[larger], low[smaller]), low[larger])
     return {name: (low[name], high[name]) for name in low}
+
+
+def _hidden_total_cap(group: Any, spec: DatasetSpec) -> int:
+    """One more than the most the least sum of a group's hidden parts can be: 1 per simple part, and for a part
+    that is itself a group total (all of whose non-zero parts are hidden with it) 1 per part of that group."""
+    wholes = {g.whole: g for g in spec.groups}
+    return 1 + sum(len(wholes[p].parts) if p in wholes else 1 for p in group.parts)
 
 
 class _Aggregator:
@@ -285,8 +300,24 @@ class _Aggregator:
         hidden_low = self._float_sums(low_b, gone)
         with np.errstate(invalid="ignore", divide="ignore"):
             left_out = hidden_low / (exact + hidden_low)
+        if col.kind is Kind.MONEY:
+            left_out = self._money_left_out(col, gone)
         return self._contract(col, value, self._count(published) > 0, gone,
                               exact + hidden_low, exact + self._float_sums(high_b, gone), left_out, published)
+
+    def _money_left_out(self, col: Column, gone: np.ndarray) -> np.ndarray:
+        """For money, whose hidden amounts have no upper bound: at most this share of the counts it follows
+        (invoices, placements) is in the rows it left out."""
+        shares = []
+        for name in col.inputs:
+            if self.spec.column(name).kind is not Kind.COUNT:
+                continue
+            kept = self._float_sums(self._values(name), ~gone & self.published(name))
+            _, high = self.bounds[name]
+            left = self._float_sums(high, gone)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                shares.append(np.where(left > 0, left / (kept + left), 0.0))
+        return np.maximum.reduce(shares) if shares else np.full(self.n_groups, np.nan)
 
     def _ratio_figure(self, col: Column) -> dict[str, Any]:
         assert col.numerator is not None and col.denominator is not None
@@ -304,8 +335,8 @@ class _Aggregator:
             low = (n_used + n_lo) / (d_used + d_hi)
             high = (n_used + n_hi) / (d_used + d_lo)
             left_out = d_lo / (d_used + d_lo)
-        low = np.where(np.isnan(low), col.limits[0], low)
-        high = np.where(np.isnan(high), col.limits[1], high)
+        low = np.clip(np.where(np.isnan(low), col.limits[0], low), *col.limits)
+        high = np.clip(np.where(np.isnan(high), col.limits[1], high), *col.limits)
         cells = self.hidden[num].astype(np.int64) + self.hidden[den].astype(np.int64)
         return self._contract(col, value, d_used > 0, out_rows, low, high, left_out, both, cells=cells)
 
@@ -330,8 +361,8 @@ class _Aggregator:
                                    (weighted + most * w_hi) / (total + w_hi), most)
             left_out = w_lo / (total + w_lo)
         partial = self._count(out_rows) > 0
-        low = np.where(partial, np.fmin(toward_least, mean), mean)
-        high = np.where(partial, np.fmax(toward_most, mean), mean)
+        low = np.clip(np.where(partial, np.fmin(toward_least, mean), mean), *col.limits)
+        high = np.clip(np.where(partial, np.fmax(toward_most, mean), mean), *col.limits)
         cells = self.hidden[col.name].astype(np.int64) + self.hidden[weight_name].astype(np.int64)
         return self._contract(col, value, total > 0, out_rows, low, high, left_out, used, cells=cells)
 

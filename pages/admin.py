@@ -13,10 +13,9 @@ from typing import Any
 import dash
 from dash import Input, Output, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
-from flask import current_app
 
 from auth import audit
-from auth.context import client_ip, current_engine, current_user_scope, optional_user_scope
+from auth.context import client_ip, current_engine, current_user_scope, optional_user_scope, services
 from components.admin import (
     audit_table,
     job_statuses,
@@ -27,17 +26,16 @@ from components.admin import (
     views_table,
 )
 from components.layout import empty_state
-from data.jobs import JobStatus, RefreshJobs, active_jobs, job_status, recent_runs
+from data.jobs import JobStatus, active_jobs, job_status, recent_runs
 from data.privacy_runs import last_run
-from data.refresh import VIEWS, RefreshError, last_refreshed, resolve_views
-from pages._common import nav
+from data.refresh import VIEWS, RefreshError, last_refreshed
+from pages.frame import nav
 
 PAGE, PATH = "admin", "/admin"
 BUTTON = "admin-refresh"
 BUTTONS = ("all", *VIEWS)
 BUSY_POLL_MS, IDLE_POLL_MS = 1000, 10_000
 HISTORY, AUDIT_ROWS = 20, 20
-JOBS_KEY, SCHEDULER_KEY = "recruit.jobs", "recruit.scheduler"
 
 
 def layout(**_query: Any) -> html.Div:
@@ -88,7 +86,7 @@ def press(*clicks: Any) -> tuple[str, str]:
         raise PreventUpdate
     name = pressed.removeprefix(f"{BUTTON}-")
     try:
-        job, already_running = _jobs().submit([name], trigger="button", user_id=scope.user.id)
+        job, already_running = services().jobs.submit([name], trigger="button", user_id=scope.user.id)
     except RefreshError as exc:
         return dash.no_update, str(exc)
     audit.record(current_engine(), "refresh", user_id=scope.user.id, target=",".join(job.views),
@@ -142,24 +140,8 @@ def _busy_views(jobs: list[JobStatus]) -> dict[str, str]:
 
 def _next_runs() -> dict[str, datetime | None] | None:
     """Each view's next scheduled refresh in this process; None when no scheduler runs here."""
-    scheduler = current_app.extensions.get(SCHEDULER_KEY)
-    if scheduler is None or not getattr(scheduler, "running", False):
-        return None
-    upcoming: dict[str, datetime | None] = dict.fromkeys(VIEWS)
-    for job in scheduler.get_jobs():
-        try:
-            views = resolve_views(job.args[-1]) if job.args and isinstance(job.args[-1], list) else list(VIEWS)
-        except RefreshError:
-            continue
-        for view in views:
-            at = job.next_run_time
-            if at is not None and (upcoming[view] is None or at < upcoming[view]):
-                upcoming[view] = at
-    return upcoming
-
-
-def _jobs() -> RefreshJobs:
-    return current_app.extensions[JOBS_KEY]
+    schedule = services().scheduler
+    return schedule.next_runs() if schedule is not None and schedule.running else None
 
 
 def _card(title: str, children: list[Any]) -> html.Section:

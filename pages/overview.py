@@ -2,90 +2,79 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import dash
-import pandas as pd
 from dash import Input, Output, callback, html, no_update
+from plotly.io.json import to_json_plotly
 
-from auth.context import Scope
+from auth.context import services
+from auth.errors import AuthError
+from auth.selection import Selection
 from components.export_menu import report_button
+from components.layout import chart_card, empty_state, notices_banner
 from components.overview import kpi_tiles
-from data.filters import DataFilter, previous_period
-from data.service import AnalyticsService
-from pages._common import (
-    PageError,
-    as_of,
-    freshness,
-    no_data,
-    page_context,
-    page_frame,
-    problem,
-    register_url_sync,
-)
+from components.registry import PAGES
+from data.filters import FilterError, previous_period
+from data.queries import DATASET_NAMES
+from pages.chart_page import register_exports
+from pages.frame import freshness, page_frame, raw_filters, register_url_sync, select, signed_out_page
 
-PAGE, PATH = "overview", "/"
-# Per dataset, the monthly total columns the tiles trend, renamed to the tile's key.
-TREND_FIELDS: dict[str, dict[str, str]] = {
-    "pipeline": {
-        "applications": "applications",
-        "hired": "hired",
-        "conversion_rate": "hire_rate",
-        "time_to_fill_days": "time_to_fill_days",
-    },
-    "compliance": {"compliance_rate": "compliance_rate"},
-    "revenue": {"revenue": "revenue"},
-    "outreach": {"response_rate": "response_rate"},
-}
-
-
-def body(_scope: Scope) -> list[Any]:
-    return [report_button(PAGE), html.Div(id="overview-kpis", className="kpi-section")]
+PAGE = PAGES["overview"]
+PAGE_ID, PATH = PAGE.page_id, PAGE.path
 
 
 def layout(**query: Any) -> html.Div:
-    return page_frame(PAGE, PATH, "Overview", query, body, dataset=None)
+    raw = raw_filters(query.get("facility_id"), query.get("start"), query.get("end"))
+    try:
+        selection = select(raw, page_id=PAGE_ID, with_channel=False)
+    except AuthError:
+        return signed_out_page(PAGE.title)
+    body = [report_button(PAGE_ID),
+            chart_card(f"{PAGE_ID}-kpis-card", "Key figures", html.Div(id=f"{PAGE_ID}-kpis", className="kpi-section"),
+                       definition=PAGE.definition("kpis"))]
+    return page_frame(PAGE_ID, PATH, PAGE.title, query, body, selection=selection, with_channel=False, dataset=None)
 
 
-def monthly_trends(service: AnalyticsService, filt: DataFilter, *, unmasked: bool = False) -> pd.DataFrame:
-    """One row per month with each tile's total from service.aggregate; `suppressed` lists the hidden ones."""
-    trends = pd.DataFrame({"month": pd.to_datetime(pd.Series([], dtype="datetime64[ns]"))})
-    hidden: dict[pd.Timestamp, list[str]] = {}
-    for dataset, fields in TREND_FIELDS.items():
-        totals = service.aggregate(dataset, filt, ["month"], unmasked=unmasked).rename(columns=fields)
-        for month, partial, *values in totals[["month", "partial", *fields.values()]].itertuples(index=False):
-            gone = [f for f, v in zip(fields.values(), values, strict=True) if partial and pd.isna(v)]
-            hidden.setdefault(month, []).extend(gone)
-        trends = trends.merge(totals[["month", *fields.values()]], on="month", how="outer")
-    trends["suppressed"] = [hidden.get(month, []) for month in trends["month"]]
-    return trends.sort_values("month").reset_index(drop=True)
+def tiles_json(selection: Selection) -> tuple[dict[str, Any], bool]:
+    """The tiles as component JSON (plain data: what is cached), and whether the selection has any data."""
+    analytics = services().analytics
+    filt, unmasked = selection.filt, selection.unmasked
+
+    def build() -> tuple[dict[str, Any], bool]:
+        trends = {name: analytics.aggregate(name, filt, ["month"], unmasked=unmasked) for name in DATASET_NAMES}
+        now = analytics.kpis(filt, unmasked=unmasked)
+        before = analytics.kpis(previous_period(filt), unmasked=unmasked)
+        tiles = kpi_tiles(now, before, trends, threshold=analytics.policy.threshold, page_id=PAGE_ID)
+        return json.loads(to_json_plotly(tiles)), any(len(t) for t in trends.values())
+
+    # The tiles depend only on the selection's published totals: cached like them, never per user.
+    return analytics.remember(("overview-tiles",), filt, build, unmasked=unmasked)
 
 
 @callback(
-    Output("overview-kpis", "children"),
-    Output("overview-status", "children"),
-    Output("overview-freshness", "children"),
-    Input("overview-facility", "value"),
-    Input("overview-start", "value"),
-    Input("overview-end", "value"),
-    Input("overview-unmasked", "value"),
+    Output(f"{PAGE_ID}-kpis", "children"),
+    Output(f"{PAGE_ID}-status", "children"),
+    Output(f"{PAGE_ID}-freshness", "children"),
+    Output(f"{PAGE_ID}-notices", "children", allow_duplicate=True),
+    Input(f"{PAGE_ID}-facility", "value"),
+    Input(f"{PAGE_ID}-start", "value"),
+    Input(f"{PAGE_ID}-end", "value"),
+    Input(f"{PAGE_ID}-unmasked", "value"),
+    prevent_initial_call="initial_duplicate",
 )
 def update(facility_ids: Any, start: Any, end: Any, unmasked: Any = None) -> tuple[Any, ...]:
     try:
-        ctx = page_context(facility_ids, start, end, unmasked=unmasked, page=PAGE)
-    except PageError as exc:
-        return None, problem(str(exc)), no_update
-    svc, filt = ctx.service, ctx.filt
-
-    def build() -> tuple[Any, bool]:
-        trends = monthly_trends(svc, filt, unmasked=ctx.unmasked)
-        now, before = svc.kpis(filt, unmasked=ctx.unmasked), svc.kpis(previous_period(filt), unmasked=ctx.unmasked)
-        return kpi_tiles(now, before, trends, threshold=ctx.threshold), bool(len(trends))
-
-    # The tiles depend only on the selection's published totals: cached like them, never per user.
-    tiles, has_data = svc.remember(("overview-tiles",), filt, build, unmasked=ctx.unmasked)
-    return tiles, None if has_data else no_data(), freshness(as_of(svc, None))
+        selection = select(raw_filters(facility_ids, start, end), page_id=PAGE_ID, with_channel=False,
+                           unmasked=unmasked)
+    except (AuthError, FilterError) as exc:
+        return None, empty_state(str(exc), hint=None), no_update, no_update
+    tiles, has_data = tiles_json(selection)
+    notices = notices_banner(selection.notices) if selection.notices else no_update
+    return tiles, None if has_data else empty_state(), freshness(None), notices
 
 
-register_url_sync(PAGE, PATH)
-dash.register_page(__name__, path=PATH, name="Overview", title="Overview · Recruitment analytics", layout=layout)
+register_url_sync(PAGE_ID, PATH)
+register_exports(PAGE_ID, with_channel=False)
+dash.register_page(__name__, path=PATH, name=PAGE.title, title="Overview · Recruitment analytics", layout=layout)

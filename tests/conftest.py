@@ -192,9 +192,10 @@ def auth(client) -> AuthActions:
 @pytest.fixture
 def make_user(app) -> Callable[..., tuple[object, str]]:
     """Factory: `make_user("recruiter", facilities=(1, 2))` -> (User, password), a fresh unique email each call."""
+    from auth.context import services_of
     from auth.users import create_user
 
-    engine = app.server.extensions["recruit.engine"]
+    engine = services_of(app.server).engine
 
     def factory(role: str, facilities: tuple[int, ...] = (), password: str = "correct horse battery") -> tuple:
         email = f"{role}-{uuid.uuid4().hex[:10]}@test.example"
@@ -233,6 +234,7 @@ def own_db(make_database: Callable[[], str], app, monkeypatch: pytest.MonkeyPatc
     (in-process cache) and refresh jobs for this test. Create its users with `own_db.user(role)`."""
     from cachelib import SimpleCache
 
+    from auth.context import services_of
     from data.cache import DatasetCache, LocalGeneration
     from data.engine import psycopg_connection
     from data.jobs import RefreshJobs
@@ -246,7 +248,8 @@ def own_db(make_database: Callable[[], str], app, monkeypatch: pytest.MonkeyPatc
     service = AnalyticsService(engine, DatasetCache(SimpleCache(), LocalGeneration(), 300),
                                MaskPolicy(enabled=True, threshold=5))
     jobs = RefreshJobs(engine, on_success=service.cache.generation.bump)
-    for key, value in (("recruit.engine", engine), ("recruit.analytics", service), ("recruit.jobs", jobs)):
-        monkeypatch.setitem(app.server.extensions, key, value)
+    bound = services_of(app.server)
+    for name, value in (("engine", engine), ("analytics", service), ("jobs", jobs)):
+        monkeypatch.setattr(bound, name, value)
     yield OwnDatabase(url, service, jobs)
     jobs.shutdown()

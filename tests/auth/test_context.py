@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from flask_login import login_user
 
-from auth.context import current_user_scope, optional_user_scope
+from auth.context import current_user_scope, optional_user_scope, services_of
 from auth.errors import AuthenticationRequired, ForbiddenFacility, UnknownFacility
-from auth.permissions import all_facility_ids, facility_scope
+from auth.permissions import facility_scope
 
 SEEDED_FACILITIES = tuple(range(1, 10))
 
 
 def engine_of(app):
-    return app.server.extensions["recruit.engine"]
+    return services_of(app.server).engine
 
 
 def find(node: Any, component_id: str) -> dict | None:
@@ -84,13 +84,13 @@ def test_anonymous_callback_request_is_refused_before_any_layout(client) -> None
 
 
 def test_scope_functions(app, make_user) -> None:
-    engine = engine_of(app)
     recruiter, _ = make_user("recruiter", facilities=(3, 4))
     viewer, _ = make_user("viewer")
-    assert all_facility_ids(engine) == SEEDED_FACILITIES
-    assert facility_scope(recruiter, engine) == (3, 4)
-    assert facility_scope(viewer, engine) == SEEDED_FACILITIES
-    assert facility_scope(None, engine) == ()
+    known = tuple(sorted(int(i) for i in services_of(app.server).analytics.facilities()["id"]))
+    assert known == SEEDED_FACILITIES
+    assert facility_scope(recruiter, known) == (3, 4)
+    assert facility_scope(viewer, known) == SEEDED_FACILITIES
+    assert facility_scope(None, known) == ()
 
 
 def test_current_user_scope_inside_a_request(app, make_user) -> None:

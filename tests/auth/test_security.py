@@ -8,6 +8,7 @@ import time
 import pytest
 from itsdangerous import TimestampSigner
 
+from auth.context import services_of
 from auth.tokens import create_token, revoke_tokens
 from auth.users import deactivate_user
 from dashboard.security import SECURITY_HEADERS
@@ -27,7 +28,7 @@ UPDATE = "/_dash-update-component"
 
 
 def engine_of(app):
-    return app.server.extensions["recruit.engine"]
+    return services_of(app.server).engine
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -12,12 +12,13 @@ import pytest
 import redis
 
 from auth import audit
+from auth.context import services_of
 from auth.views import safe_next
 from dashboard.security import LIMITER_KEY_PREFIX
 
 
 def engine_of(app):
-    return app.server.extensions["recruit.engine"]
+    return services_of(app.server).engine
 
 
 def normalized(body: str, email: str) -> str:
@@ -42,7 +43,7 @@ def test_success_redirects_to_next_and_sets_a_safe_session_cookie(app, client, a
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", cookie).group(1))
-    idle = timedelta(minutes=app.server.extensions["recruit.settings"].session_idle_minutes)
+    idle = timedelta(minutes=services_of(app.server).settings.session_idle_minutes)
     assert abs(expires - (datetime.now(UTC) + idle)) < timedelta(minutes=1)
     assert client.get("/_dash-layout").status_code == 200
 
@@ -121,7 +122,7 @@ def test_signed_in_user_visiting_login_goes_to_next(client, auth, make_user) -> 
 
 
 def test_sixth_rapid_failed_attempt_is_rate_limited(app, client, auth, make_user, redis_url: str) -> None:
-    assert app.server.extensions["recruit.settings"].redis_url == redis_url, "the session app must use Redis"
+    assert services_of(app.server).settings.redis_url == redis_url, "the session app must use Redis"
     user, password = make_user("viewer")
     statuses = [auth.login(user.email, "wrong password!").status_code for _ in range(6)]
     assert statuses == [401] * 5 + [429]

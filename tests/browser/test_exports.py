@@ -12,6 +12,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from auth.context import services_of
+
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
 RANGE = "start=2025-07&end=2026-06"
 WAIT = 30
@@ -31,7 +33,7 @@ def downloaded(folder: Path, suffix: str, timeout: float = WAIT) -> Path:
 def test_a_chart_export_and_the_report_arrive_as_files(
     driver: webdriver.Chrome, live_url: str, sign_in: Callable, download_dir: Path, app
 ) -> None:
-    assert app.server.extensions["recruit.renderer"].browser_path == "/usr/bin/chromium"  # Debian's, not a download
+    assert services_of(app.server).exporter.renderer.browser_path == "/usr/bin/chromium"  # Debian's, not a download
     sign_in("viewer")
     driver.get(f"{live_url}/pipeline?{RANGE}")
     wait = WebDriverWait(driver, WAIT)

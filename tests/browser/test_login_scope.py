@@ -18,6 +18,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.serving import make_server
 
+from auth.context import services_of
 from data.queries import facilities
 
 pytestmark = [
@@ -74,7 +75,7 @@ def test_recruiter_signs_in_and_sees_only_their_facilities(app, live_url: str, b
     dropdown.click()
     options = wait.until(EC.presence_of_all_elements_located((By.CSS_SELECTOR, "[role=option]")))
     values = sorted(int(o.find_element(By.CSS_SELECTOR, "input").get_attribute("value")) for o in options)
-    names = facilities(app.server.extensions["recruit.engine"]).set_index("id")["name"]
+    names = facilities(services_of(app.server).engine).set_index("id")["name"]
     assert values == [3, 7]
     assert sorted(o.text for o in options) == sorted(names[[3, 7]])
 

@@ -17,6 +17,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from auth.context import services_of
+
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
 RANGE = "start=2025-07&end=2026-06"
@@ -78,7 +80,7 @@ def test_filter_change_updates_charts_and_url_restores_it(
     everyone = plotted(driver, "pipeline-by-month", "Applications")
     assert everyone and any(everyone)
 
-    name = app.server.extensions["recruit.analytics"].facilities().set_index("id")["name"][3]
+    name = services_of(app.server).analytics.facilities().set_index("id")["name"][3]
     dropdown = driver.find_element(By.ID, "pipeline-facility")
     dropdown.click()
     search = WebDriverWait(driver, WAIT).until(

@@ -65,10 +65,21 @@ def test_fmt_value_dispatches_by_kind():
     assert f.fmt_value(None, "text") == "—"
 
 
-def test_notes():
-    assert f.suppression_note(11) == "suppressed: fewer than 11"
-    assert f.partial_note(1) == "partial: 1 hidden cell"
-    assert f.partial_note(3) == "partial: 3 hidden cells"
+def test_notes_are_plain_and_consistent():
+    assert f.hidden_note(11) == "Hidden to protect privacy: fewer than 11."
+    assert f.privacy_sentence(5) == "Numbers below 5 are hidden to protect privacy; totals leave them out."
+    assert f.partial_note(7, 12, ("month", "months")) == "Partial: 7 of 12 months; 5 with hidden numbers left out."
+    assert f.partial_note(0, 1, ("facility", "facilities")).startswith("Partial: 0 of 1 facility;")
+    assert f.range_note("21%", "70%") == "Between 21% and 70%: too many hidden numbers to show one value."
+    assert f.range_note("1,401", "") == "At least 1,401: hidden numbers left out could add more."
+
+
+def test_compact_numbers_for_tiles():
+    assert f.fmt_compact_currency(717_554_123) == "$717.6M"
+    assert f.fmt_compact_currency(48_210) == "$48.2K"
+    assert f.fmt_compact_currency(950) == "$950"
+    assert f.fmt_compact_currency(None) == "—"
+    assert f.fmt_compact_int(1_234_567) == "1.2M" and f.fmt_compact_int(98_765) == "98,765"
 
 
 def test_d3_formats_match_the_python_ones():

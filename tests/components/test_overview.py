@@ -1,113 +1,84 @@
-import pandas as pd
-from dash import dcc, html
+"""components/overview.py: tiles from kpis rows (values and their contract details) and by-month totals."""
 
-from components import overview
-from components.figures import suppressed_traces
+from __future__ import annotations
 
-CURRENT = {
-    "applications": 1200,
-    "hired": 90,
-    "hire_rate": 0.075,
-    "time_to_fill_days": 20.0,
-    "checks": 400,
-    "passed": 380,
-    "compliance_rate": 0.95,
-    "revenue": None,
-    "placements": None,
-    "sent": 1000,
-    "responded": 300,
-    "response_rate": 0.3,
-    "outreach_conversion_rate": 0.1,
-    "partial": True,
-    "excluded_cells": 4,
-}
-PREVIOUS = {
-    "applications": 1000,
-    "hired": 90,
-    "hire_rate": 0.09,
-    "time_to_fill_days": 25.0,
-    "compliance_rate": 0.95,
-    "revenue": 5000,
-    "response_rate": None,
-    "partial": False,
-    "excluded_cells": 0,
-}
+from typing import Any
+
+from components.overview import TILES, change_vs_previous, kpi_tiles, tile_text
+from data.masking import MaskPolicy, mask
+from data.specs import DATASETS
+from data.totals import kpi_totals
+
+from ..data.test_masking import frame, outreach_row, pipeline_row, revenue_row
+from .conftest import K, totals
+
+TILE = {t.key: t for t in TILES}
 
 
-def _find(component, predicate):
-    found = []
-    if predicate(component):
-        found.append(component)
+def kpis(pipeline: list[dict], revenue: list[dict] | None = None) -> dict[str, Any]:
+    frames = {"pipeline": mask(frame(DATASETS["pipeline"], pipeline), DATASETS["pipeline"], MaskPolicy(threshold=K))}
+    if revenue is not None:
+        frames["revenue"] = mask(frame(DATASETS["revenue"], revenue), DATASETS["revenue"], MaskPolicy(threshold=K))
+    return kpi_totals(frames, threshold=K)
+
+
+def flat(component: Any) -> list[Any]:
+    out = [component]
     children = getattr(component, "children", None)
-    for child in children if isinstance(children, list) else [children]:
-        if child is not None and not isinstance(child, str):
-            found.extend(_find(child, predicate))
-    return found
+    for child in children if isinstance(children, list) else [children] if children is not None else []:
+        out += flat(child)
+    return out
 
 
-def _tile(root, key):
-    (tile,) = _find(root, lambda c: getattr(c, "id", None) == f"overview-kpi-{key}")
-    return tile
+def by_id(root: Any, component_id: str) -> Any:
+    return next(c for c in flat(root) if getattr(c, "id", None) == component_id)
 
 
-def _text(component) -> str:
-    if isinstance(component, str):
-        return component
-    children = getattr(component, "children", None)
-    if children is None:
-        return ""
-    return "".join(_text(c) for c in (children if isinstance(children, list) else [children]))
+def text(component: Any) -> str:
+    return " ".join(str(c) for c in flat(component) if isinstance(c, str | int | float))
 
 
-def test_tiles_show_values_changes_and_missing_values(pipeline_df):
-    root = overview.kpi_tiles(CURRENT, PREVIOUS, pipeline_df, threshold=5)
-    assert len(_find(root, lambda c: "kpi-tile" in (getattr(c, "className", "") or "").split())) == 7
-    apps = _text(_tile(root, "applications"))
-    assert "1,200" in apps and "▲" in apps and "+20.0%" in apps
-    rate = _tile(root, "hire-rate")
-    assert "7.5%" in _text(rate) and "-1.5 pp" in _text(rate)
-    assert "kpi-change--bad" in _find(rate, lambda c: "kpi-change" in (getattr(c, "className", "") or ""))[0].className
-    ttf = _tile(root, "time-to-fill-days")
-    assert "20.0 days" in _text(ttf)
-    assert _find(ttf, lambda c: "kpi-change--good" in (getattr(c, "className", "") or ""))  # lower is better
-    revenue = _tile(root, "revenue")
-    assert "—" in _text(revenue) and "n/a" in _text(revenue)
-    assert "suppressed: fewer than 5" in revenue.title
-    assert "kpi-tile--suppressed" in revenue.className
-    assert "n/a" in _text(_tile(root, "response-rate"))  # previous period missing
-    assert "→" in _text(_tile(root, "hired"))
+def test_revenue_fits_the_tile_in_compact_notation_with_the_exact_value_on_hover() -> None:
+    row = kpis([pipeline_row(1, 0, hired=20, rejected=40, pending=40)],
+               [revenue_row(1, 0, placements=300, invoices=900, revenue="717554123.45")])
+    shown, exact = tile_text(TILE["revenue"], row)
+    assert shown == "$717.6M" and exact == "$717,554,123.45"
+    tile = by_id(kpi_tiles(row, None, {}, threshold=K), "overview-kpi-revenue")
+    assert "$717.6M" in text(tile) and "$717,554,123.45" in tile.title
 
 
-def test_partial_totals_are_noted(pipeline_df):
-    root = overview.kpi_tiles(CURRENT, PREVIOUS, pipeline_df, threshold=5)
-    (note,) = _find(root, lambda c: getattr(c, "id", None) == "overview-kpi-note")
-    assert "partial: 4 hidden cells" in note.children
-    per_field = overview.kpi_tiles({**CURRENT, "excluded_by_field": {"hired": 2}}, PREVIOUS, None, threshold=5)
-    assert "partial: 2 hidden cells" in _text(_tile(per_field, "hired"))
-    assert "partial" not in _text(_tile(per_field, "applications"))
+def test_hidden_range_and_undefined_tiles_say_which() -> None:
+    hidden = kpis([pipeline_row(1, 0, hired=2, rejected=1, pending=1)])
+    assert tile_text(TILE["hired"], hidden)[0] == "hidden"
+    assert tile_text(TILE["revenue"], hidden) == ("—", "no activity in these months")
+    ranged = kpis([pipeline_row(1, 0, hired=20, rejected=40, pending=40),
+                   pipeline_row(2, 0, hired=3, rejected=40, pending=40)])
+    assert tile_text(TILE["hired"], ranged)[0] == "21 to 63"  # 20 plus at least 1 and at most the 43 offers
+    tiles = kpi_tiles(ranged, None, {}, threshold=K)
+    assert "Range: too many hidden numbers for one value" in text(by_id(tiles, "overview-kpi-hired"))
 
 
-def test_sparklines_mark_suppressed_months_not_zero(pipeline_df):
-    root = overview.kpi_tiles(CURRENT, PREVIOUS, pipeline_df, threshold=5)
-    (graph,) = _find(_tile(root, "hired"), lambda c: isinstance(c, dcc.Graph))
-    line = graph.figure.data[0]
-    assert list(line.y) == [15, None, 6]
-    assert list(suppressed_traces(graph.figure)[0].x) == ["2026-02"]
-    assert graph.config["staticPlot"] is True
-    (rate,) = _find(_tile(root, "hire-rate"), lambda c: isinstance(c, dcc.Graph))
-    assert rate.figure.data[0].y[0] == 0.125 and rate.figure.data[0].y[1] is None
-    assert list(suppressed_traces(rate.figure)[0].x) == ["2026-02"]
+def test_change_is_only_compared_between_complete_values() -> None:
+    now = kpis([pipeline_row(1, 0, hired=30, rejected=40, pending=30)])
+    before = kpis([pipeline_row(1, 0, hired=20, rejected=40, pending=40)])
+    assert change_vs_previous(now, before, TILE["hired"]) == ("▲", "+50.0%", "up")
+    assert change_vs_previous(now, before, TILE["hire_rate"]) == ("▲", "+10.0 pp", "up")
+    assert change_vs_previous(now, before, TILE["time_to_fill_days"])[2] == "flat"
+    partial = kpis([pipeline_row(1, 0, hired=30, rejected=40, pending=30),
+                    pipeline_row(2, 0, hired=3, rejected=40, pending=40)])
+    assert change_vs_previous(partial, before, TILE["hired"]) == ("", "n/a", "na")
 
 
-def test_tiles_without_trend_data_get_an_empty_slot():
-    root = overview.kpi_tiles(pd.DataFrame([CURRENT]), None, None, threshold=5)
-    assert not _find(root, lambda c: isinstance(c, dcc.Graph))
-    assert "n/a" in _text(_tile(root, "applications"))
-    assert isinstance(root, html.Div)
-
-
-def test_change_vs_previous():
-    assert overview.change_vs_previous(110, 100, "int") == ("▲", "+10.0%", "up")
-    assert overview.change_vs_previous(0.30, 0.32, "percent") == ("▼", "-2.0 pp", "down")
-    assert overview.change_vs_previous(5, 0, "int")[1] == "n/a"
-    assert overview.change_vs_previous(None, 3, "int")[1] == "n/a"
+def test_sparklines_draw_complete_months_and_leave_gaps_elsewhere() -> None:
+    trends = {"pipeline": totals(DATASETS["pipeline"], [pipeline_row(1, 0, hired=20, rejected=40, pending=40),
+                                                        pipeline_row(1, 1, hired=2, rejected=10, pending=10)],
+                                 ["month"]),
+              "outreach": totals(DATASETS["outreach"], [outreach_row(1, 0, sent=50, responded=10, converted=2)],
+                                 ["month"])}
+    row = kpis([pipeline_row(1, 0, hired=20, rejected=40, pending=40)])
+    tiles = kpi_tiles(row, row, trends, threshold=K)
+    graph = next(c for c in flat(by_id(tiles, "overview-kpi-hired")) if type(c).__name__ == "Graph")
+    assert list(graph.figure.data[0].y) == [20.0, None]
+    empty = [c for c in flat(by_id(tiles, "overview-kpi-revenue")) if "kpi-spark--empty" in
+             str(getattr(c, "className", ""))]
+    assert len(empty) == 1

@@ -1,97 +1,86 @@
-import pandas as pd
-import pytest
+"""components/pipeline.py on totals frames built as production builds them."""
 
-from components import pipeline
+from __future__ import annotations
+
+import math
+
 from components.figures import is_empty
+from components.pipeline import applications_hires_by_month, funnel, time_to_fill_by_month
+from data.specs import PIPELINE
+
+from .conftest import FACILITY, K, hidden_positions, pipeline_row, ranges, subtitle, totals, values
+
+BIG = {"hired": 20, "rejected": 60, "pending": 40}
 
 
-def test_funnel_totals_stages_and_stage_conversion(pipeline_df, threshold, trace, subtitle):
-    fig = pipeline.funnel(pipeline_df, threshold=threshold)
-    bars = trace(fig, "Applications")
-    assert list(bars.y) == ["Applied", "Screened", "Interviewed", "Offered", "Hired"]
-    assert list(bars.x) == [220, 165, 82, 38, 21]
-    # hired / offered over the months where both are published: (15 + 6) / (20 + 10)
-    assert bars.text[4] == "21 · 70.0% of offered"
-    assert bars.text[1] == "165 · 75.0% of applied"
-    assert "partial: 1 hidden cell" in bars.customdata[4]
-    assert "partial: 1 hidden cell" in subtitle(fig)
-    assert fig.layout.title.text == "Hiring funnel"
+def rows() -> list[dict]:
+    """North is large every month; South is large in January, has 3 hires in February (hidden with its other
+    parts) and hires nobody in March."""
+    return [
+        pipeline_row(1, 0, **BIG), pipeline_row(1, 1, **BIG), pipeline_row(1, 2, **BIG),
+        pipeline_row(2, 0, **BIG), pipeline_row(2, 1, hired=3, rejected=30, pending=20),
+        pipeline_row(2, 2, hired=0, rejected=10, pending=10),
+    ]
 
 
-def test_funnel_marks_a_fully_hidden_stage_instead_of_zero(pipeline_df, threshold, trace, placeholders, subtitle):
-    df = pipeline_df.assign(hired=pd.array([None] * 3, dtype="Int64"), suppressed=[["hired"]] * 3)
-    fig = pipeline.funnel(df, threshold=threshold)
-    assert trace(fig, "Applications").x[4] is None
-    assert placeholders(fig) == ["Hired"]
-    assert "suppressed: fewer than 5" in subtitle(fig)
+def test_by_month_draws_published_totals_and_marks_what_it_left_out() -> None:
+    fig = applications_hires_by_month(totals(PIPELINE, rows(), ["month"]), threshold=K)
+    assert values(fig, "applications") == [240.0, 173.0, 140.0]
+    hires = values(fig, "hired")
+    assert hires[0] == 40.0 and hires[2] == 20.0
+    # February's hires left South's hidden 3 out: not a bare point, the range the published numbers allow.
+    assert hires[1] is None
+    (striped,) = [t for t in ranges(fig) if t.meta["field"] == "hired"]
+    # At least North's 20 plus 1, at most 20 plus South's 33 offers (hires never exceed offers).
+    assert striped.base[1] == 21.0 and striped.y[1] == 53.0 - 21.0
+    assert striped.text[1] == "21 to 53"
+    assert "Hire rate: " in fig.data[0].customdata[0][1]
+    assert "protect privacy" in subtitle(fig) and 'href="/privacy"' in subtitle(fig)
 
 
-def test_funnel_empty_state():
-    fig = pipeline.funnel(pd.DataFrame(), threshold=5)
-    assert is_empty(fig)
-    texts = [a.text for a in fig.layout.annotations]
-    assert any("No data for this selection" in t for t in texts)
-    assert any("widen" in t for t in texts)
-    assert not fig.layout.xaxis.visible
+def test_time_to_fill_leaves_a_gap_where_nobody_was_hired_without_calling_it_hidden() -> None:
+    data = totals(PIPELINE, [pipeline_row(1, 0, **BIG), pipeline_row(1, 2, hired=0, rejected=10, pending=10)],
+                  ["month"])
+    fig = time_to_fill_by_month(data, threshold=K)
+    assert values(fig, "time_to_fill_days") == [21.5, None]
+    assert hidden_positions(fig) == [] and subtitle(fig) == ""
 
 
-def test_applications_hires_by_month(pipeline_df, threshold, trace, placeholders, subtitle):
-    fig = pipeline.applications_hires_by_month(pipeline_df, threshold=threshold)
-    apps, hires = trace(fig, "Applications"), trace(fig, "Hires")
-    assert list(apps.x) == ["2026-01", "2026-02", "2026-03"]
-    assert list(apps.y) == [120, 40, 60]
-    assert list(hires.y) == [15, None, 6]
-    assert placeholders(fig) == ["2026-02"]
-    (mark,) = [t for t in fig.data if t.name.startswith("Suppressed")]
-    assert mark.offsetgroup == "hired"
-    assert mark.y[0] == 120  # placeholder height = tallest visible bar, not a value
-    assert "suppressed: fewer than 5" in mark.hovertemplate
-    assert hires.customdata[1][0] == "suppressed"  # hire rate in the hover
-    assert hires.customdata[0][0] == "12.5%"
-    assert "%{y:,d}" in hires.hovertemplate
-    assert fig.layout.barmode == "group"
-    assert "suppressed: fewer than 5" in subtitle(fig)
+def test_time_to_fill_marks_a_hidden_month() -> None:
+    data = totals(PIPELINE, [pipeline_row(1, 0, **BIG), pipeline_row(1, 1, hired=2, rejected=10, pending=10)],
+                  ["month"])
+    fig = time_to_fill_by_month(data, threshold=K)
+    assert values(fig, "time_to_fill_days")[1] is None
+    assert hidden_positions(fig) == ["2024-02"]
 
 
-def test_undefined_values_are_gaps_without_suppression_marks(pipeline_df, threshold, trace, placeholders, subtitle):
-    df = pipeline_df.assign(
-        hired=pd.array([15, 0, 6], dtype="Int64"), time_to_fill_days=[21.5, float("nan"), 30.0], suppressed=[[]] * 3
-    )
-    fig = pipeline.time_to_fill_by_month(df, threshold=threshold)
-    assert list(trace(fig, "Time to fill").y) == [21.5, None, 30.0]
-    assert placeholders(fig) == []
-    assert subtitle(fig) == ""
+def test_funnel_stages_and_conversions_only_between_complete_stages() -> None:
+    fig = funnel(totals(PIPELINE, rows(), []), threshold=K)
+    stages = values(fig, "applications", axis="x")
+    assert stages[0] == 553.0  # every application is published
+    labels = list(fig.data[0].y)
+    assert labels == ["Applied", "Screened", "Interviewed", "Offered", "Hired"]
+    hover = [row[1] for row in fig.data[0].customdata]
+    assert "of applied" in hover[1]  # screened is complete, so its share of applications is shown
+    assert any(t.meta["field"] == "applications" for t in ranges(fig))  # hires left South's 3 out
 
 
-def test_time_to_fill_by_month_marks_suppressed_months(pipeline_df, threshold, trace, placeholders, subtitle):
-    fig = pipeline.time_to_fill_by_month(pipeline_df, threshold=threshold)
-    line = trace(fig, "Time to fill")
-    assert list(line.y) == [21.5, None, 30.0]
-    assert line.connectgaps is False
-    assert placeholders(fig) == ["2026-02"]
-    assert fig.layout.yaxis.ticksuffix == " d"
-    assert "%{y:,.1f} days" in line.hovertemplate
-    assert "suppressed: fewer than 5" in subtitle(fig)
+def test_a_suppressed_count_is_a_small_mark_never_a_long_bar() -> None:
+    data = totals(PIPELINE, [pipeline_row(1, 0, hired=1, rejected=1, pending=1)], [])
+    fig = funnel(data, threshold=K)
+    assert hidden_positions(fig) == ["Applied", "Screened", "Interviewed", "Offered", "Hired"]
+    for trace in fig.data:
+        if trace.type == "scatter":
+            assert list(trace.x) == [0.0] * 5  # drawn at the axis, whatever the real bars' length
 
 
-def test_totals_across_facilities_leave_hidden_cells_out_and_say_so(pipeline_df, threshold, trace, subtitle):
-    south = pipeline_df.assign(
-        facility_id=2,
-        facility_name="South",
-        hired=pd.array([None, 9, 5], dtype="Int64"),
-        suppressed=[["hired"], [], []],
-    )
-    fig = pipeline.applications_hires_by_month(pd.concat([pipeline_df, south]), threshold=threshold)
-    hires = trace(fig, "Hires")
-    # January: North 15 + South hidden -> 15 (partial), February: North hidden + South 9 -> 9 (partial)
-    assert list(hires.y) == [15, 9, 11]
-    assert "partial: 1 hidden cell" in hires.customdata[0][1]
-    assert "partial: 2 hidden cells" in subtitle(fig)
+def test_empty_states() -> None:
+    empty = totals(PIPELINE, [], ["month"])
+    assert is_empty(applications_hires_by_month(empty, threshold=K))
+    assert is_empty(time_to_fill_by_month(empty, threshold=K))
+    assert is_empty(funnel(totals(PIPELINE, [], []), threshold=K))
 
 
-@pytest.mark.parametrize(
-    "builder", [pipeline.funnel, pipeline.applications_hires_by_month, pipeline.time_to_fill_by_month]
-)
-def test_pipeline_builders_share_the_template_and_empty_state(builder, pipeline_df):
-    assert builder(pipeline_df, threshold=5).layout.template.layout.font.family.startswith("system-ui")
-    assert is_empty(builder(pipeline_df.iloc[0:0], threshold=5))
+def test_builders_read_only_the_totals_frame_of_their_grouping() -> None:
+    by_facility = totals(PIPELINE, rows(), FACILITY)
+    assert not math.isnan(float(by_facility["conversion_rate"].iloc[0]))

@@ -1,84 +1,58 @@
-from decimal import Decimal
+"""components/revenue.py on totals frames built as production builds them."""
 
-import pandas as pd
-import pytest
+from __future__ import annotations
 
-from components import revenue
 from components.figures import is_empty
+from components.revenue import revenue_by_facility, revenue_by_month, revenue_per_placement
+from data.specs import REVENUE
+
+from .conftest import FACILITY, K, hidden_positions, partials, ranges, revenue_row, totals, values
 
 
-def test_revenue_by_month_bars_and_growth_labels(revenue_df, threshold, trace, placeholders, subtitle):
-    df = revenue_df.assign(mom_growth=[float("nan"), float("nan"), 0.25], suppressed=[[], revenue_df.suppressed[1], []])
-    fig = revenue.revenue_by_month(df, threshold=threshold)
-    bars = trace(fig, "Revenue")
-    assert list(bars.x) == ["2026-01", "2026-02", "2026-03"]
-    assert list(bars.y) == [120000.5, None, 150000.0]
-    assert list(bars.text) == ["", "", "+25.0%"]
-    assert placeholders(fig) == ["2026-02"]
-    assert fig.layout.yaxis.tickformat == "$,.0f"
-    assert "%{y:$,.2f}" in bars.hovertemplate
-    assert [row[0] for row in bars.customdata] == ["n/a", "suppressed", "+25.0%"]
-    assert "suppressed: fewer than 5" in subtitle(fig)
+def rows() -> list[dict]:
+    return [revenue_row(1, 0, placements=10, invoices=20, revenue="120000.50"),
+            revenue_row(1, 1, placements=12, invoices=25, revenue="150000.00"),
+            revenue_row(2, 0, placements=2, invoices=2, revenue="9000.00"),
+            revenue_row(2, 1, placements=300, invoices=400, revenue="717554123.00")]
 
 
-def test_revenue_growth_hidden_next_to_a_hidden_month_is_labelled_suppressed(revenue_df, threshold, trace):
-    bars = trace(revenue.revenue_by_month(revenue_df, threshold=threshold), "Revenue")
-    assert bars.text[2] == "growth suppressed"
+def test_revenue_by_month_labels_each_bar_with_its_change_in_readable_text() -> None:
+    data = totals(REVENUE, [r for r in rows() if r["facility_id"] == 1], ["month"])
+    fig = revenue_by_month(data, threshold=K)
+    assert values(fig, "revenue") == [120000.5, 150000.0]
+    (labels,) = [t for t in fig.data if t.meta and t.meta.get("role") == "label"]
+    assert list(labels.text) == ["", "+25.0%"] and labels.textfont.size == 12
 
 
-def test_revenue_growth_is_recomputed_only_between_complete_totals(revenue_df, threshold, trace):
-    south = revenue_df.assign(
-        facility_id=2,
-        facility_name="South",
-        revenue=[Decimal("80000"), Decimal("50000"), Decimal("50000")],
-        placements=pd.array([5, 5, 5], dtype="Int64"),
-        suppressed=[[], [], []],
-    )
-    both = pd.concat(
-        [
-            revenue_df.assign(
-                revenue=[Decimal("100000"), Decimal("100000"), Decimal("150000")],
-                placements=pd.array([5, 5, 5], dtype="Int64"),
-                suppressed=[[]] * 3,
-            ),
-            south,
-        ]
-    )
-    bars = trace(revenue.revenue_by_month(both, threshold=threshold), "Revenue")
-    assert list(bars.y) == [180000.0, 150000.0, 200000.0]
-    assert bars.text[1] == "-16.7%"
-    assert bars.text[2] == "+33.3%"
+def test_growth_is_hidden_next_to_a_hidden_month_and_says_so() -> None:
+    data = totals(REVENUE, [revenue_row(1, 0, placements=2, revenue="100.00"),
+                            revenue_row(1, 1, placements=10, revenue="200.00")], ["month"])
+    fig = revenue_by_month(data, threshold=K)
+    (labels,) = [t for t in fig.data if t.meta and t.meta.get("role") == "label"]
+    assert list(labels.text) == ["", "change hidden"]
+    assert hidden_positions(fig) == ["2024-01"]
 
 
-def test_revenue_by_facility_sorted_descending(revenue_df, threshold, trace, placeholders):
-    south = revenue_df.assign(
-        facility_id=2,
-        facility_name="South",
-        suppressed=[[]] * 3,
-        revenue=[Decimal("1000"), Decimal("2000"), Decimal("3000")],
-        placements=pd.array([1, 2, 3], dtype="Int64"),
-    )
-    west = revenue_df.iloc[[1]].assign(facility_id=3, facility_name="West")
-    fig = revenue.revenue_by_facility(pd.concat([revenue_df, south, west]), threshold=threshold)
-    bars = trace(fig, "Revenue")
-    assert list(bars.y) == ["North", "South", "West"]
-    assert list(bars.x) == [270000.5, 6000.0, None]
-    assert list(bars.text) == ["$270,001", "$6,000", ""]
-    assert placeholders(fig) == ["West"]
-    assert bars.customdata[1][1] == "$1,000.00"  # revenue per placement = 6000 / 6
+def test_revenue_by_facility_labels_outside_in_compact_dollars_and_hidden_marks_stay_small() -> None:
+    fig = revenue_by_facility(totals(REVENUE, rows(), FACILITY), threshold=K)
+    assert list(fig.layout.yaxis.categoryarray) == ["South", "North"]
+    # South's January is hidden (2 invoices): at most 4 of its 404 invoices are left out, so its total is one
+    # dotted (partial) value; North is complete.
+    assert values(fig, "revenue", axis="x") == [717554123.0, 270000.5]
+    (dotted,) = partials(fig)
+    assert dotted.textposition == "outside" and list(dotted.text) == ["$717.6M", ""]
+    assert "Partial: 1 of 2 months" in dotted.customdata[0][1]
 
 
-def test_revenue_per_placement(revenue_df, threshold, trace, placeholders, subtitle):
-    fig = revenue.revenue_per_placement(revenue_df, threshold=threshold)
-    line = trace(fig, "Revenue per placement")
-    assert list(line.y) == [pytest.approx(12000.05), None, 12500.0]
-    assert placeholders(fig) == ["2026-02"]
-    assert "%{y:$,.2f}" in line.hovertemplate
-    assert "suppressed: fewer than 5" in subtitle(fig)
+def test_money_leaving_out_much_of_its_invoices_is_at_least_a_value() -> None:
+    rows_ = [revenue_row(1, 0, placements=10, invoices=20, revenue="100.00"),
+             revenue_row(1, 1, placements=2, invoices=3, revenue="900.00")]
+    fig = revenue_by_facility(totals(REVENUE, rows_, FACILITY), threshold=K)
+    (striped,) = ranges(fig)
+    assert list(striped.text) == ["≥ $100"]
 
 
-@pytest.mark.parametrize(
-    "builder", [revenue.revenue_by_month, revenue.revenue_by_facility, revenue.revenue_per_placement]
-)
-def test_revenue_empty_state(builder, revenue_df):
-    assert is_empty(builder(revenue_df.iloc[0:0], threshold=5))
+def test_revenue_per_placement_and_empty() -> None:
+    fig = revenue_per_placement(totals(REVENUE, rows()[:2], ["month"]), threshold=K)
+    assert values(fig, "revenue_per_placement") == [12000.05, 12500.0]
+    assert is_empty(revenue_by_month(totals(REVENUE, [], ["month"]), threshold=K))

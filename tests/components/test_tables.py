@@ -1,50 +1,56 @@
-import dash_ag_grid as dag
+"""components/tables.py: columns from the schema, cells from the totals contract, record tables."""
 
-from components import tables
-from components.tables import Column
+from __future__ import annotations
 
+import pandas as pd
 
-def test_rows_keep_raw_values_and_formatted_text(revenue_df):
-    rows = tables.table_rows(revenue_df, tables.REVENUE_COLUMNS)
-    jan, feb, mar = rows
-    assert jan["month"] == "2026-01" and jan["revenue"] == 120000.5
-    assert jan["revenue__text"] == "$120,000.50" and jan["placements__text"] == "10"
-    assert feb["revenue"] is None and feb["revenue__text"] == "suppressed"
-    assert feb["placements__text"] == "suppressed"  # never 0
-    assert jan["mom_growth"] is None and jan["mom_growth__text"] == ""  # undefined, not suppressed
-    assert mar["mom_growth__text"] == "suppressed"
+from components.tables import COMPLETE, STATE_SUFFIX, TEXT_SUFFIX, column_defs, record_table, totals_rows, totals_table
+from data.specs import COMPLIANCE, DRILLDOWN, PIPELINE
+
+from .conftest import FACILITY, K, compliance_row, pipeline_row, totals
+
+COLUMNS = tuple(PIPELINE.column(n) for n in ("applications", "hired", "conversion_rate", "time_to_fill_days"))
 
 
-def test_column_defs_format_and_style_suppressed_cells():
-    defs = tables.column_defs([Column("applications", "Applications", "int"), Column("facility_name", "Facility")])
-    apps, facility = defs
-    assert apps["valueFormatter"] == {"function": "params.data.applications__text"}
-    assert apps["cellClassRules"]["cell-suppressed"] == "params.data.applications__text === 'suppressed'"
-    assert apps["type"] == "rightAligned" and apps["filter"] == "agNumberColumnFilter"
-    assert facility["filter"] == "agTextColumnFilter" and "type" not in facility
+def test_headers_and_formats_come_from_the_schema() -> None:
+    defs = column_defs(COLUMNS, marker=True)
+    assert [d["headerName"] for d in defs] == ["Facility", "Complete?", "Applications", "Hires", "Hire rate",
+                                               "Time to fill"]
+    assert defs[0]["tooltipField"] == "label" and defs[0]["wrapText"]  # long names can be read
+    assert defs[2]["type"] == "rightAligned"
 
 
-def test_data_table_uses_ag_grid_and_notes_suppression(pipeline_df):
-    card = tables.data_table(pipeline_df, columns=tables.PIPELINE_COLUMNS, table_id="pipeline-table", threshold=5)
-    grid, note = card.children
-    assert isinstance(grid, dag.AgGrid) and grid.id == "pipeline-table"
-    assert grid.dashGridOptions["pagination"] is True
-    assert grid.rowData[1]["hired__text"] == "suppressed"
-    assert grid.rowData[0]["conversion_rate__text"] == "12.5%"
-    assert grid.rowData[0]["time_to_fill_days__text"] == "21.5 days"
-    assert "suppressed: fewer than 5" in note.children
+def test_cells_follow_the_contract() -> None:
+    data = totals(PIPELINE, [pipeline_row(1, 0, hired=20, rejected=40, pending=40),
+                             pipeline_row(2, 0, hired=0, rejected=10, pending=10),
+                             pipeline_row(3, 0, hired=2, rejected=2, pending=1)], FACILITY)
+    rows = totals_rows(data, COLUMNS, labels=["North", "South", "East"])
+    north, south, east = rows
+    assert north["hired"] == 20 and north[f"hired{TEXT_SUFFIX}"] == "20" and north[COMPLETE] == "yes"
+    assert south[f"time_to_fill_days{TEXT_SUFFIX}"] == "" and south[f"time_to_fill_days{STATE_SUFFIX}"] == "undefined"
+    assert south[COMPLETE] == "yes"  # undefined is not a hidden number
+    assert east[f"hired{TEXT_SUFFIX}"] == "hidden" and east["hired"] is None
+    assert east[COMPLETE].endswith("partial")
 
 
-def test_data_table_without_suppression_has_no_note(outreach_df):
-    card = tables.data_table(outreach_df.iloc[:2], columns=tables.OUTREACH_COLUMNS)
-    assert len(card.children) == 1
+def test_a_partial_row_reads_as_a_range_with_a_legend() -> None:
+    months = [(10, (1, 1, 0, 0)), (12, (0, 0, 0, 0)), (5, (2, 1, 0, 0))]
+    data = totals(COMPLIANCE, [compliance_row(1, m, passed=p, low=lv[0], medium=lv[1]) for m, (p, lv) in
+                               enumerate(months)], FACILITY)
+    rate = COMPLIANCE.column("compliance_rate")
+    (row,) = totals_rows(data, (rate,), labels=["North"])
+    assert row[f"compliance_rate{STATE_SUFFIX}"] == "range" and " to " in row[f"compliance_rate{TEXT_SUFFIX}"]
+    table = totals_table(data, (rate,), table_id="t", threshold=K)
+    note = table.children[1]
+    assert "partial" in str(note.children[0]) and note.children[1].href == "/privacy"
 
 
-def test_redacted_pii_is_text_and_styled_muted():
-    import pandas as pd
-
-    df = pd.DataFrame({"first_name": ["[redacted]"], "checked_at": [pd.Timestamp("2026-11-29 14:00", tz="UTC")]})
-    rows = tables.table_rows(df, [Column("first_name", "First"), Column("checked_at", "At", "datetime")])
-    assert rows[0]["first_name__text"] == "[redacted]"
-    assert rows[0]["checked_at__text"] == "2026-11-29 14:00 UTC"
-    assert rows[0]["checked_at"].startswith("2026-11-29T14:00")
+def test_record_table_writes_check_types_and_severities_in_words() -> None:
+    frame = pd.DataFrame([{"facility_id": 1, "facility_name": "North", "month": pd.Timestamp("2026-03-01"),
+                           "check_type": "cpr_certification", "severity": "high",
+                           "checked_at": pd.Timestamp("2026-03-02T10:00Z"), "expires_at": None,
+                           "first_name": "Ana", "last_name": "Ruiz", "email": "a@x.org", "phone": None}])
+    grid = record_table(frame, DRILLDOWN, table_id="v").children
+    (row,) = grid.rowData
+    assert row["check_type__text"] == "CPR certification" and row["severity__text"] == "High"
+    assert row["phone__text"] == "" and row["checked_at__text"] == "2026-03-02 10:00 UTC"

@@ -8,6 +8,7 @@ import itertools
 
 import pytest
 
+from auth.context import services_of
 from data.engine import psycopg_connection
 from data.specs import DATASETS
 
@@ -134,14 +135,14 @@ def test_an_admin_can_see_unsuppressed_figures_and_that_is_audited(app, client, 
     unmasked = get(client, f"/api/v1/analytics/pipeline?facility_id=9&unmasked=1&{RANGE}")
     assert masked["suppressed_cells"] > 0 and unmasked["suppressed_cells"] == 0
     assert any(r["applications"] is not None and 0 < r["applications"] < 5 for r in unmasked["rows"])
-    with psycopg_connection(app.server.extensions["recruit.engine"]) as conn:
+    with psycopg_connection(services_of(app.server).engine) as conn:
         rows = conn.execute("select target, details from app.audit_log where action = 'unmasked_view'"
                             " and user_id = %s", (user.id,)).fetchall()
     assert rows == [("pipeline", {"facility_ids": [9], "start": "2025-05", "end": "2026-06"})]
 
 
 def test_sql_metacharacters_change_nothing(app, viewer):
-    engine = app.server.extensions["recruit.engine"]
+    engine = services_of(app.server).engine
     with psycopg_connection(engine) as conn:
         before = conn.execute("select count(*) from recruiting.applications").fetchone()[0]
     for query in ("facility_id=1;drop table recruiting.applications", "start=2026-01'--",
@@ -170,7 +171,7 @@ def test_csv_export_equals_the_api_rows_and_is_audited(app, viewer, dataset):
     small = [v for row in rows for f, v in row.items() if f in COUNT_FIELDS[dataset] and v.isdigit()
              and 0 < int(v) < 5]
     assert small == []
-    with psycopg_connection(app.server.extensions["recruit.engine"]) as conn:
+    with psycopg_connection(services_of(app.server).engine) as conn:
         details = conn.execute("select details from app.audit_log where action = 'export'"
                                " order by id desc limit 1").fetchone()[0]
     assert details["suppressed_cells"] == body["suppressed_cells"]

@@ -16,7 +16,7 @@ def test_two_coalesced_interval_jobs_from_the_settings(empty_engine):
         assert jobs[FULL_JOB_ID].trigger.interval.total_seconds() == 120
         assert jobs[PIPELINE_JOB_ID].trigger.interval.total_seconds() == 30
         assert all(job.coalesce and job.max_instances == 1 and job.misfire_grace_time for job in jobs.values())
-        assert jobs[FULL_JOB_ID].args[1] == ["all"] and jobs[PIPELINE_JOB_ID].args[1] == ["pipeline"]
+        assert jobs[FULL_JOB_ID].kwargs["views"] == ["all"] and jobs[PIPELINE_JOB_ID].kwargs["views"] == ["pipeline"]
         listed = scheduled_jobs(scheduler)
         assert {entry["id"] for entry in listed} == {FULL_JOB_ID, PIPELINE_JOB_ID}
     finally:

@@ -18,13 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data.masking import (
-    REDACTED,
     SUPPRESSED,
     MaskPolicy,
     MaskResult,
     mask,
     previous_row_positions,
-    redact_pii,
     suppressed_matrix,
 )
 from data.specs import (
@@ -33,7 +31,6 @@ from data.specs import (
     OUTREACH,
     PIPELINE,
     REVENUE,
-    VIOLATIONS,
     Column,
     DatasetSpec,
     Group,
@@ -196,7 +193,6 @@ def test_datasets_are_the_four_views_with_their_columns() -> None:
         ("failed", "violations_low", "violations_medium", "violations_high", "violations_critical"),
     ]
     assert PIPELINE.groups[0].members == ("applications", "hired", "rejected", "pending")
-    assert VIOLATIONS.pii_columns == ("first_name", "last_name", "email", "phone")
     assert PIPELINE.column("time_to_fill_days").denominator == "hired"
 
 
@@ -506,28 +502,6 @@ def test_masking_10k_rows_is_fast() -> None:
 
 
 # --- PII
-
-
-def test_redact_pii() -> None:
-    df = pd.DataFrame(
-        {
-            "facility_id": [1, 2],
-            "first_name": ["Ana", "Bo"],
-            "last_name": ["Ruiz", "Li"],
-            "email": ["a@x.org", None],
-            "phone": [None, "555"],
-            "severity": ["low", "high"],
-        }
-    )
-    before = df.copy(deep=True)
-    out = redact_pii(df, VIOLATIONS, allowed=False)
-    pd.testing.assert_frame_equal(df, before)
-    for name in ("first_name", "last_name", "email", "phone"):
-        assert out[name].tolist() == [REDACTED, REDACTED]
-    assert out["severity"].tolist() == ["low", "high"]
-    pd.testing.assert_frame_equal(redact_pii(df, VIOLATIONS, allowed=True), df)
-    assert redact_pii(df, ["email"], allowed=False)["first_name"].tolist() == ["Ana", "Bo"]
-    assert redact_pii(df, "email", allowed=False)["email"].tolist() == [REDACTED, REDACTED]
 
 
 # --- Properties over random consistent tables

@@ -14,10 +14,11 @@ import psycopg
 import pytest
 
 from auth.audit import list_recent
+from auth.context import services_of
 
 from ..conftest import OwnDatabase
 from .conftest import DashCaller, filters
-from .test_callbacks import all_ids, filt_for, find, published, text_of, trace
+from .test_callbacks import all_ids, filt_for, find, text_of
 
 pytestmark = pytest.mark.redis
 PASSWORD = OwnDatabase.password
@@ -119,15 +120,23 @@ def signed_in(make_user: Callable, auth: Any) -> Callable[[str], Any]:
 
 
 def violations_shown(out: dict[str, Any]) -> list[float | None]:
-    return trace(out["compliance-violations-by-month"], "Critical")["y"]
+    """The critical layer of the severity stack, merged over its full and dotted traces."""
+    layer = [t for t in out["compliance-violations-by-month"]["data"] if t.get("name") == "Critical"]
+    return [next((t["y"][i] for t in layer if t["y"][i] is not None), None) for i in range(len(layer[0]["y"]))]
+
+
+def published(series: Any) -> list[float | None]:
+    return [None if v is None or v != v else float(v) for v in series]
 
 
 def test_admin_switch_shows_unsuppressed_figures_and_is_audited(
     app: Any, dash_call: DashCaller, signed_in: Callable
 ) -> None:
-    service = app.server.extensions["recruit.analytics"]
+    service = services_of(app.server).analytics
     filt = filt_for(all_ids(service))
-    masked = published(service.aggregate("compliance", filt, ["month"])["violations_critical"])
+    masked_totals = service.aggregate("compliance", filt, ["month"])
+    masked = [v if s != "suppressed" else None for v, s in zip(
+        published(masked_totals["violations_critical"]), masked_totals["violations_critical__status"], strict=True)]
     unmasked = published(service.aggregate("compliance", filt, ["month"], unmasked=True)["violations_critical"])
     assert masked != unmasked, "the seeded data has suppressed critical-violation cells"
     admin = signed_in("admin")
@@ -147,12 +156,12 @@ def test_admin_switch_shows_unsuppressed_figures_and_is_audited(
 def test_viewer_crafting_the_switch_gets_masked_or_nothing(
     app: Any, dash_call: DashCaller, signed_in: Callable
 ) -> None:
-    service = app.server.extensions["recruit.analytics"]
+    service = services_of(app.server).analytics
     viewer = signed_in("viewer")
     out = dash_call("compliance-by-facility", filters("compliance", unmasked=["on"]))
-    assert "not allowed" in text_of(out["compliance-status"])
-    assert all(out[k]["layout"]["meta"] == {"empty": True} for k in ("compliance-by-facility",
-                                                                      "compliance-violations-by-month"))
+    assert "Only admins can turn small-number protection off" in text_of(out["compliance-notices"])
+    masked = dash_call("compliance-by-facility", filters("compliance"))
+    assert out["compliance-violations-by-month"] == masked["compliance-violations-by-month"]
     assert viewer.id not in {e.user_id for e in list_recent(service.engine, 50, action="unmasked_view")}
     assert dash_call("compliance-unmasked-banner", {"compliance-unmasked": ["on"]})["compliance-unmasked-banner"] \
         is None

@@ -16,7 +16,9 @@ import pandas as pd
 import pytest
 from cachelib import SimpleCache
 
-from components.formatting import fmt_int, fmt_percent, fmt_signed_percent
+from auth.context import services_of
+from components.figures import field_view
+from components.overview import TILES, change_vs_previous, tile_text
 from components.theme import channel_label
 from data.cache import DatasetCache, LocalGeneration
 from data.engine import get_engine, psycopg_connection
@@ -25,6 +27,7 @@ from data.masking import MaskPolicy
 from data.refresh import refresh_views
 from data.seed import SeedConfig, seed
 from data.service import AnalyticsService
+from data.specs import DATASETS
 
 from .conftest import END, START, DashCaller, filters
 
@@ -33,7 +36,7 @@ pytestmark = pytest.mark.redis
 
 @pytest.fixture
 def service(app: Any) -> AnalyticsService:
-    return app.server.extensions["recruit.analytics"]
+    return services_of(app.server).analytics
 
 
 @pytest.fixture
@@ -62,12 +65,22 @@ def trace(figure: dict, name: str) -> dict:
     return next(t for t in figure["data"] if t.get("name") == name)
 
 
-def by_label(x: list, y: list) -> dict[str, float | None]:
-    return dict(zip(x, y, strict=True))
+def drawn(figure: dict, field: str, axis: str = "y") -> list[float | None]:
+    """A field's values as drawn: its full and partial (dotted) traces merged by position."""
+    traces = [t for t in figure["data"] if (t.get("meta") or {}).get("field") == field
+              and t["meta"].get("role") in ("value", "partial")]
+    assert traces, f"no traces of {field}"
+    merged = list(traces[0][axis])
+    for t in traces[1:]:
+        merged = [a if a is not None else b for a, b in zip(merged, t[axis], strict=True)]
+    return merged
 
 
-def published(series: pd.Series) -> list[float | None]:
-    return [None if pd.isna(v) else float(v) for v in series]
+def points(frame: pd.DataFrame, dataset: str, field: str) -> list[float | None]:
+    """The values the contract allows to be drawn as one value (None where hidden, a range or undefined)."""
+    column = DATASETS[dataset].column(field)
+    view = field_view(frame.reset_index(drop=True), column)
+    return [float(v) if s == "point" else None for v, s in zip(view.values, view.shown, strict=True)]
 
 
 def close(a: list[float | None], b: list[float | None]) -> bool:
@@ -111,23 +124,22 @@ def test_pipeline_charts_equal_service_totals(
     months = [f"{m:%Y-%m}" for m in by_month["month"]]
     assert len(by_month) == 12
 
-    for name, column in (("Applications", "applications"), ("Hires", "hired")):
-        bars = trace(out["pipeline-by-month"], name)
-        assert bars["x"] == months
-        assert close(bars["y"], published(by_month[column]))
-    ttf = trace(out["pipeline-time-to-fill"], "Time to fill")
-    assert close(ttf["y"], published(by_month["time_to_fill_days"]))
+    for field in ("applications", "hired"):
+        assert trace(out["pipeline-by-month"], DATASETS["pipeline"].column(field).label)["x"] == months
+        assert close(drawn(out["pipeline-by-month"], field), points(by_month, "pipeline", field))
+    assert close(drawn(out["pipeline-time-to-fill"], "time_to_fill_days"),
+                 points(by_month, "pipeline", "time_to_fill_days"))
 
     overall = service.aggregate("pipeline", filt, [])
-    funnel = out["pipeline-funnel"]["data"][0]
     stages = ["applications", "screened", "interviewed", "offered", "hired"]
-    assert close(funnel["x"], published(overall.loc[0, stages]))
+    expected = [points(overall, "pipeline", stage)[0] for stage in stages]
+    assert close(drawn(out["pipeline-funnel"], "applications", axis="x"), expected)
 
     grid = find(out["pipeline-table"], "pipeline-grid")
     by_facility = service.aggregate("pipeline", filt, ["facility_id", "facility_name"])
-    rows = {r["facility_name"]: r["applications"] for r in grid["props"]["rowData"]}
-    assert rows == {n: None if pd.isna(v) else int(v) for n, v in zip(
-        by_facility["facility_name"], by_facility["applications"], strict=True)}
+    rows = {r["label"]: r["applications__text"] for r in grid["props"]["rowData"]}
+    view = field_view(by_facility, DATASETS["pipeline"].column("applications"))
+    assert rows == {name: view.text(i) for i, name in enumerate(by_facility["facility_name"])}
     assert "Data as of" in text_of(out["pipeline-freshness"])
     assert out["pipeline-status"] is None
 
@@ -136,48 +148,61 @@ def test_compliance_charts_equal_service_totals(dash_call: DashCaller, viewer: A
     out = dash_call("compliance-by-facility", filters("compliance"))
     filt = filt_for(all_ids(service))
     by_facility = service.aggregate("compliance", filt, ["facility_id", "facility_name"])
-    bars = out["compliance-by-facility"]["data"][0]
-    expected = dict(zip(by_facility["facility_name"], published(by_facility["compliance_rate"]), strict=True))
-    shown = by_label(bars["y"], bars["x"])
+    figure = out["compliance-by-facility"]
+    shown = dict(zip(figure["data"][0]["y"], drawn(figure, "compliance_rate", axis="x"), strict=True))
+    expected = dict(zip(by_facility["facility_name"], points(by_facility, "compliance", "compliance_rate"),
+                        strict=True))
     assert set(shown) == set(expected)
     assert all(close([shown[n]], [expected[n]]) for n in expected)
-    rates = [r for r in bars["x"] if r is not None]
+    order = list(figure["layout"]["yaxis"]["categoryarray"])
+    rates = [shown[n] for n in order if shown[n] is not None]
     assert rates == sorted(rates), "facilities are sorted by compliance rate"
 
     by_month = service.aggregate("compliance", filt, ["month"])
     for severity in ("low", "medium", "high", "critical"):
-        stack = trace(out["compliance-violations-by-month"], severity.title())
-        assert close(stack["y"], published(by_month[f"violations_{severity}"]))
-    score = trace(out["compliance-score"], "Average score")
-    assert close(score["y"], published(by_month["avg_score"]))
+        layer = [t for t in out["compliance-violations-by-month"]["data"] if t.get("name") == severity.title()]
+        merged = [next((t["y"][i] for t in layer if t["y"][i] is not None), None) for i in range(len(by_month))]
+        view = field_view(by_month, DATASETS["compliance"].column(f"violations_{severity}"))
+        assert close(merged, [float(v) if s in ("point", "range") else None
+                              for v, s in zip(view.values, view.shown, strict=True)])
+    assert close(drawn(out["compliance-score"], "avg_score"), points(by_month, "compliance", "avg_score"))
 
 
 def test_revenue_charts_equal_service_totals(dash_call: DashCaller, viewer: Any, service: AnalyticsService) -> None:
     out = dash_call("revenue-by-month", filters("revenue", (1, 3, 4)))
     filt = filt_for((1, 3, 4))
     by_month = service.aggregate("revenue", filt, ["month"])
-    assert close(trace(out["revenue-by-month"], "Revenue")["y"], published(by_month["revenue"]))
-    per_placement = trace(out["revenue-per-placement"], "Revenue per placement")["y"]
-    assert close(per_placement, published(by_month["revenue_per_placement"]))
+    assert close(drawn(out["revenue-by-month"], "revenue"), points(by_month, "revenue", "revenue"))
+    assert close(drawn(out["revenue-per-placement"], "revenue_per_placement"),
+                 points(by_month, "revenue", "revenue_per_placement"))
     by_facility = service.aggregate("revenue", filt, ["facility_id", "facility_name"])
-    bars = out["revenue-by-facility"]["data"][0]
-    assert set(bars["y"]) == set(by_facility["facility_name"])
-    assert close(sorted(v for v in bars["x"] if v is not None), sorted(
-        v for v in published(by_facility["revenue"]) if v is not None))
+    figure = out["revenue-by-facility"]
+    assert set(figure["data"][0]["y"]) == set(by_facility["facility_name"])
+    assert close(sorted(v for v in drawn(figure, "revenue", axis="x") if v is not None),
+                 sorted(v for v in points(by_facility, "revenue", "revenue") if v is not None))
 
 
 def test_outreach_charts_equal_service_totals(dash_call: DashCaller, viewer: Any, service: AnalyticsService) -> None:
     out = dash_call("outreach-rates", filters("outreach", channel=None))
-    by_channel = service.aggregate("outreach", filt_for(all_ids(service)), ["channel"]).set_index("channel")
-    for channel, row in by_channel.iterrows():
-        bars = trace(out["outreach-rates"], channel_label(channel))
-        assert close(bars["y"], published(row[["response_rate", "conversion_rate"]]))
+    by_channel = service.aggregate("outreach", filt_for(all_ids(service)), ["channel"])
+    labels = [channel_label(c) for c in by_channel["channel"]]
+    rates = out["outreach-rates"]
+    for field in ("response_rate", "conversion_rate"):
+        shown = dict(zip(trace(rates, DATASETS["outreach"].column(field).label)["x"], drawn(rates, field),
+                         strict=True))
+        assert all(close([shown[label]], [v]) for label, v in zip(labels, points(by_channel, "outreach", field),
+                                                                    strict=True))
 
     narrowed = dash_call("outreach-rates", filters("outreach", channel="email"))
-    names = {t["name"] for t in narrowed["outreach-volume"]["data"] if t.get("type") == "bar"}
+    names = {t["name"] for t in narrowed["outreach-volume"]["data"] if t.get("type") == "bar"
+             and (t.get("meta") or {}).get("role") == "value"}
     assert names == {"Email"}
     email = service.aggregate("outreach", filt_for(all_ids(service), "email"), ["month", "channel"])
-    assert close(narrowed["outreach-volume"]["data"][0]["y"], published(email["sent"]))
+    volume = next(t for t in narrowed["outreach-volume"]["data"] if t.get("name") == "Email")
+    view = field_view(email, DATASETS["outreach"].column("sent"))
+    assert close([v for v in volume["y"] if v is not None],
+                 [float(v) for v, s, p in zip(view.values, view.shown, view.partial, strict=True)
+                  if s == "point" and not p])
 
 
 def test_overview_tiles_equal_service_kpis(dash_call: DashCaller, viewer: Any, service: AnalyticsService) -> None:
@@ -187,12 +212,11 @@ def test_overview_tiles_equal_service_kpis(dash_call: DashCaller, viewer: Any, s
     assert previous_period(filt).start.isoformat() == "2025-07-01"
     assert previous_period(filt).end.isoformat() == "2025-12-01"
     tiles = out["overview-kpis"]
-    applications = find(tiles, "overview-kpi-applications")
-    assert fmt_int(now["applications"]) in text_of(applications)
-    change = (now["applications"] - before["applications"]) / before["applications"]
-    assert fmt_signed_percent(change) in text_of(applications)
-    assert fmt_percent(now["compliance_rate"]) in text_of(find(tiles, "overview-kpi-compliance-rate"))
-    assert fmt_percent(now["response_rate"]) in text_of(find(tiles, "overview-kpi-response-rate"))
+    for tile in TILES:
+        shown, _ = tile_text(tile, now)
+        assert shown in text_of(find(tiles, f"overview-kpi-{tile.key.replace('_', '-')}")), tile.key
+        _, change, _ = change_vs_previous(now, before, tile)
+        assert change in text_of(find(tiles, f"overview-kpi-{tile.key.replace('_', '-')}"))
 
 
 def test_repeated_call_is_a_cache_hit(dash_call: DashCaller, viewer: Any, service: AnalyticsService) -> None:
@@ -203,13 +227,17 @@ def test_repeated_call_is_a_cache_hit(dash_call: DashCaller, viewer: Any, servic
     assert service.cache.misses == misses
 
 
-def test_bad_filter_shows_a_message_not_a_trace(dash_call: DashCaller, viewer: Any) -> None:
+def test_bad_filters_are_replaced_and_named_in_one_banner(dash_call: DashCaller, viewer: Any) -> None:
     out = dash_call("pipeline-funnel", filters("pipeline", start="2026-06", end="2026-01"))
-    assert "start (2026-06) is after end (2026-01)" in text_of(out["pipeline-status"])
-    assert all(out[k]["layout"]["meta"] == {"empty": True} for k in ("pipeline-funnel", "pipeline-by-month"))
+    notices = text_of(out["pipeline-notices"])
+    assert "The start (2026-06) was after the end (2026-01)" in notices
     assert "Traceback" not in json.dumps(out)
+    assert out["pipeline-funnel"]["layout"].get("meta") != {"empty": True}
     garbage = dash_call("revenue-by-month", filters("revenue", start={"x": 1}, end="2026-13"))
-    assert "YYYY-MM" in text_of(garbage["revenue-status"])
+    notices = text_of(garbage["revenue-notices"])
+    assert "The end month '2026-13' is not a month written YYYY-MM" in notices
+    assert "The start month {'x': 1} is not a month" in notices
+    assert "widen" not in notices.lower()
 
 
 def test_empty_selection_explains_itself(dash_call: DashCaller, viewer: Any) -> None:
@@ -230,19 +258,15 @@ def test_crafted_request_outside_scope_gets_no_data(
     answer = dash_call.response(output, filters(page, (2, 7), **extra))
     body = answer.get_data(as_text=True)
     names = service.facilities().set_index("id")["name"]
-    assert "outside your scope" in body
+    assert "Facility 7 is not in your scope and was left out" in body
     for outsider in (3, 7, 9):
         assert names[outsider] not in body
-    if page != "overview":
-        out = dash_call(output, filters(page, (2, 7), **extra))
-        assert all(v["layout"]["meta"] == {"empty": True} for k, v in out.items() if isinstance(v, dict)
-                   and "layout" in v)
 
 
 def test_recruiter_sees_only_their_facilities(dash_call: DashCaller, recruiter: Any, service: AnalyticsService) -> None:
     out = dash_call("compliance-by-facility", filters("compliance"))
     names = service.facilities().set_index("id")["name"]
-    assert set(out["compliance-by-facility"]["data"][0]["y"]) == {names[1], names[2]}
+    assert set(out["compliance-by-facility"]["layout"]["yaxis"]["categoryarray"]) == {names[1], names[2]}
     page = dash_call("_pages_content", {"_pages_location.pathname": "/compliance", "_pages_location.search": ""})
     dropdown = find(page["_pages_content"], "compliance-facility")
     assert sorted(o["value"] for o in dropdown["props"]["options"]) == [1, 2]
@@ -260,12 +284,13 @@ def test_violations_drill_down_needs_view_pii(
     auth.logout()
     recruiter, password = make_user("recruiter", facilities=(4,))
     auth.login(recruiter.email, password)
-    assert dash_call.response("compliance-violations", filters("compliance", (4, 5))).status_code == 204
+    crafted = dash_call.response("compliance-violations", filters("compliance", (4, 5))).get_data(as_text=True)
+    assert service.facilities().set_index("id")["name"][5] not in crafted  # facility 5 is left out
     grid = find(dash_call("compliance-violations", filters("compliance"))["compliance-violations"],
                 "compliance-violations-grid")
     rows = grid["props"]["rowData"]
-    assert rows and {r["facility_name"] for r in rows} == {service.facilities().set_index("id")["name"][4]}
-    assert all(r["email"] and r["email"] != "[redacted]" for r in rows)
+    assert rows and {r["label"] for r in rows} == {service.facilities().set_index("id")["name"][4]}
+    assert all(r["email"] for r in rows)
 
 
 def test_layout_reads_filters_from_the_url(dash_call: DashCaller, viewer: Any) -> None:
@@ -295,8 +320,8 @@ def own_database(make_database: Callable[[], str], app: Any, monkeypatch: pytest
     refresh_views(engine, ["all"], trigger="cli")
     cache = DatasetCache(SimpleCache(), LocalGeneration(), 300)
     own = AnalyticsService(engine, cache, MaskPolicy(enabled=True, threshold=5))
-    monkeypatch.setitem(app.server.extensions, "recruit.engine", engine)
-    monkeypatch.setitem(app.server.extensions, "recruit.analytics", own)
+    monkeypatch.setattr(services_of(app.server), "engine", engine)
+    monkeypatch.setattr(services_of(app.server), "analytics", own)
     yield own
 
 
@@ -306,19 +331,19 @@ def test_refresh_and_generation_bump_show_new_data(
     user, password = make_user("viewer")
     auth.login(user.email, password)
     inputs = filters("pipeline", (1,), start="2026-06", end="2026-06")
-    before = trace(dash_call("pipeline-funnel", inputs)["pipeline-by-month"], "Applications")["y"][0]
+    before = drawn(dash_call("pipeline-funnel", inputs)["pipeline-by-month"], "applications")[0]
     with psycopg_connection(own_database.engine) as conn:
         conn.execute(
             "insert into recruiting.applications (facility_id, channel, applied_at) "
             "select 1, 'email', timestamptz '2026-06-10 12:00Z' from generate_series(1, 25)"
         )
     refresh_views(own_database.engine, ["pipeline"], trigger="cli")
-    stale = trace(dash_call("pipeline-funnel", inputs)["pipeline-by-month"], "Applications")["y"][0]
+    stale = drawn(dash_call("pipeline-funnel", inputs)["pipeline-by-month"], "applications")[0]
     assert stale == before, "the cached generation still serves the old data"
 
     own_database.cache.generation.bump()
     misses = own_database.cache.misses
-    after = trace(dash_call("pipeline-funnel", inputs)["pipeline-by-month"], "Applications")["y"][0]
+    after = drawn(dash_call("pipeline-funnel", inputs)["pipeline-by-month"], "applications")[0]
     assert own_database.cache.misses > misses
     assert after == before + 25
 
@@ -326,11 +351,11 @@ def test_refresh_and_generation_bump_show_new_data(
 def test_the_drill_down_sends_at_most_the_newest_rows_and_says_so(
     dash_call: DashCaller, make_user: Callable, auth: Any, monkeypatch: Any
 ) -> None:
-    import pages.compliance
+    import pages.chart_page
 
     admin, password = make_user("admin")
     auth.login(admin.email, password)
-    monkeypatch.setattr(pages.compliance, "UI_VIOLATION_ROWS", 3)
+    monkeypatch.setattr(pages.chart_page, "UI_VIOLATION_ROWS", 3)
     out = dash_call("compliance-violations", filters("compliance"))["compliance-violations"]
     rows = find(out, "compliance-violations-grid")["props"]["rowData"]
     assert len(rows) == 3

@@ -1,0 +1,173 @@
+"""Every chart page, built from its declaration (components/registry.py): layout, the update callback, the URL sync,
+the export menus and, for compliance, the violations drill-down.
+
+A page module is then one line: `register_chart_page(PAGES["pipeline"])`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import dash
+import plotly.graph_objects as go
+from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+from plotly.io.json import to_json_plotly
+
+from auth.context import services
+from auth.errors import AuthError
+from auth.selection import Intent, Selection
+from components.export_menu import export_menu, report_button
+from components.export_render import RendererUnavailable
+from components.figures import empty_figure
+from components.formatting import NO_DATA_MESSAGE
+from components.layout import chart_card, empty_state, notices_banner
+from components.registry import PageSpec
+from components.tables import record_table, totals_table
+from data.filters import FilterError
+from data.queries import violations
+from data.specs import DRILLDOWN
+from pages.frame import freshness, page_frame, raw_filters, register_url_sync, select, signed_out_page
+
+# Record-level rows sent to the browser at most: 5,000 rows of PII made a 3.4 MB answer and took half a second.
+UI_VIOLATION_ROWS = 500
+
+
+def register_chart_page(module: str, page: PageSpec) -> None:
+    """Register `page` (declared in the page module `module`) with Dash's router, and its callbacks."""
+    page_id = page.page_id
+
+    def layout(**query: Any) -> html.Div:
+        raw = raw_filters(query.get("facility_id"), query.get("start"), query.get("end"), query.get("channel"))
+        try:
+            selection = select(raw, page_id=page_id, with_channel=page.with_channel)
+        except AuthError:
+            return signed_out_page(page.title)
+        return page_frame(page_id, page.path, page.title, query, body(page, selection), selection=selection,
+                          with_channel=page.with_channel, dataset=page.dataset)
+
+    channel = Input(f"{page_id}-channel", "value" if page.with_channel else "data")
+
+    @callback(
+        *(Output(page.component_id(c.chart_id), "figure") for c in page.charts),
+        *([Output(f"{page_id}-table", "children")] if page.table else []),
+        Output(f"{page_id}-status", "children"),
+        Output(f"{page_id}-freshness", "children"),
+        Output(f"{page_id}-notices", "children", allow_duplicate=True),
+        Input(f"{page_id}-facility", "value"),
+        Input(f"{page_id}-start", "value"),
+        Input(f"{page_id}-end", "value"),
+        channel,
+        Input(f"{page_id}-unmasked", "value"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def update(facility_ids: Any, start: Any, end: Any, channel_value: Any, unmasked: Any) -> tuple[Any, ...]:
+        try:
+            selection = select(raw_filters(facility_ids, start, end, channel_value), page_id=page_id,
+                               with_channel=page.with_channel, unmasked=unmasked)
+        except (AuthError, FilterError) as exc:
+            blank = [empty_figure(c.title, str(exc), hint=None) for c in page.charts]
+            return *blank, *([None] if page.table else []), empty_state(str(exc), hint=None), no_update, no_update
+        frames, figures = page_totals(page, selection)
+        analytics = services().analytics
+        table = ([totals_table(frames[page.table.grouping], page.table.columns, table_id=f"{page_id}-grid",
+                               threshold=analytics.policy.threshold, unit=page.table.unit)]
+                 if page.table else [])
+        has_data = any(len(f) and int(f["rows"].sum()) for f in frames)
+        status = None if has_data else empty_state(NO_DATA_MESSAGE)
+        notices = notices_banner(selection.notices) if selection.notices else no_update
+        return *figures, *table, status, freshness(page.dataset), notices
+
+    if page.drilldown:
+        register_drilldown(page)
+    register_url_sync(page_id, page.path, with_channel=page.with_channel)
+    register_exports(page_id, with_channel=page.with_channel)
+    dash.register_page(module, path=page.path, name=page.title,
+                       title=f"{page.title} · Recruitment analytics", layout=layout)
+
+
+def body(page: PageSpec, selection: Selection) -> list[Any]:
+    """The report button, a card per chart (with its definition and export menu), the table and drill-down."""
+    cards = [
+        chart_card(page.component_id(c.chart_id), c.title, go.Figure(), actions=export_menu(page.page_id, c.chart_id),
+                   definition=page.definition(c.chart_id))
+        for c in page.charts
+    ]
+    children: list[Any] = [report_button(page.page_id), html.Div(cards, className="chart-grid")]
+    if page.table:
+        children.append(chart_card(f"{page.page_id}-table", "By facility", html.Div(id=f"{page.page_id}-table")))
+    if page.drilldown and selection.scope.can("view_pii"):
+        children.append(chart_card(f"{page.page_id}-violations", "Failed checks",
+                                   html.Div(id=f"{page.page_id}-violations"),
+                                   subtitle="One row per failed check, with the candidate's contact details"))
+    return children
+
+
+def page_totals(page: PageSpec, selection: Selection) -> tuple[list[Any], list[dict[str, Any]]]:
+    """The page's totals frames and its figures as plotly JSON, both cached per selection (never per user)."""
+    analytics = services().analytics
+    frames = analytics.aggregates(page.dataset, selection.filt, page.groupings, unmasked=selection.unmasked)
+
+    def build() -> list[dict[str, Any]]:
+        figures = page.figures(frames, analytics.policy.threshold).values()
+        return [json.loads(to_json_plotly(figure)) for figure in figures]
+
+    figures = analytics.remember(("figures", page.page_id), selection.filt, build, unmasked=selection.unmasked)
+    return frames, figures
+
+
+def register_drilldown(page: PageSpec) -> None:
+    """Record-level failed checks, only for callers with view_pii on every facility asked for."""
+    page_id = page.page_id
+
+    @callback(
+        Output(f"{page_id}-violations", "children"),
+        Input(f"{page_id}-facility", "value"),
+        Input(f"{page_id}-start", "value"),
+        Input(f"{page_id}-end", "value"),
+    )
+    def update_violations(facility_ids: Any, start: Any, end: Any) -> Any:
+        try:
+            selection = select(raw_filters(facility_ids, start, end), page_id=page_id, with_channel=False,
+                               intent=Intent.PII)
+        except (AuthError, FilterError):
+            raise PreventUpdate from None
+        rows = violations(services().engine, selection.filt, limit=UI_VIOLATION_ROWS)
+        table = record_table(rows, DRILLDOWN, table_id=f"{page_id}-violations-grid")
+        if len(rows) < UI_VIOLATION_ROWS:
+            return table
+        note = html.P(f"Showing the newest {UI_VIOLATION_ROWS} failed checks; narrow the facilities or months to "
+                      "see older ones, or use the API.", className="table-note")
+        return html.Div([note, table])
+
+
+def register_exports(page_id: str, *, with_channel: bool) -> None:
+    """One pattern-matching callback answering every export button of the page with a dcc.Download, built by the
+    app's exporter exactly as `GET /export/...` builds it: same figures, same masking, same audit."""
+
+    @callback(
+        Output({"type": "export-download", "page": page_id, "chart": MATCH}, "data"),
+        Output({"type": "export-status", "page": page_id, "chart": MATCH}, "children"),
+        Input({"type": "export", "page": page_id, "chart": MATCH, "format": ALL}, "n_clicks"),
+        State(f"{page_id}-facility", "value"),
+        State(f"{page_id}-start", "value"),
+        State(f"{page_id}-end", "value"),
+        State(f"{page_id}-channel", "value" if with_channel else "data"),
+        State(f"{page_id}-unmasked", "value"),
+        prevent_initial_call=True,
+    )
+    def export(clicks: list[Any], facility_ids: Any, start: Any, end: Any, channel: Any, unmasked: Any
+               ) -> tuple[Any, str]:
+        trigger = ctx.triggered_id
+        if not trigger or not any(clicks):
+            raise PreventUpdate
+        try:
+            selection = select(raw_filters(facility_ids, start, end, channel if with_channel else None),
+                               page_id=page_id, with_channel=with_channel, unmasked=unmasked, intent=Intent.EXPORT)
+            file = services().exporter.export(selection, page_id, trigger["chart"], trigger["format"])
+        except (AuthError, FilterError, RendererUnavailable) as exc:
+            return no_update, f"Export failed: {exc}"
+        return dcc.send_bytes(file.content, file.filename, type=file.mimetype), ""
+
+
