@@ -9,7 +9,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask, current_app
 from flask_caching import Cache
 
-from dashboard.scheduler import build_scheduler
+from dashboard.scheduler import build_scheduler, start_live_refresh
 from dashboard.settings import Settings
 from data.cache import DatasetCache, database_namespace, generation_counter
 from data.engine import get_engine
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 ANALYTICS_KEY = "recruit.analytics"
 JOBS_KEY = "recruit.jobs"
 SCHEDULER_KEY = "recruit.scheduler"
+LIVE_KEY = "recruit.live"
 
 
 def init_analytics(server: Flask, settings: Settings) -> AnalyticsService:
@@ -50,15 +51,21 @@ def analytics() -> AnalyticsService:
 
 
 def init_refresh(server: Flask, settings: Settings, service: AnalyticsService) -> RefreshJobs:
-    """Refresh jobs for the button and the API, and the in-process scheduler when SCHEDULER_ENABLED."""
+    """Refresh jobs for the button and the API, and the in-process scheduler (and live refresh) when
+    SCHEDULER_ENABLED."""
     jobs = RefreshJobs(service.engine, on_success=service.refreshed)
     server.extensions[JOBS_KEY] = jobs
     server.extensions[SCHEDULER_KEY] = None
+    server.extensions[LIVE_KEY] = None
     if settings.scheduler_enabled:
         scheduler = build_scheduler(jobs, settings)
         scheduler.start()
         server.extensions[SCHEDULER_KEY] = scheduler
         atexit.register(lambda: scheduler.shutdown(wait=False))
+        live = start_live_refresh(service.engine, settings, lambda _batch: service.refreshed())
+        server.extensions[LIVE_KEY] = live
+        if live is not None:
+            atexit.register(live.stop)
     return jobs
 
 

@@ -66,8 +66,9 @@ def openapi_document() -> dict[str, Any]:
     paths["/api/v1/analytics/compliance/violations"] = {"get": {
         "summary": "Failed checks with candidate contact details (view_pii: admins, recruiters for their own)",
         "parameters": _FILTERS, "responses": {"200": {"description": "Rows"}, **_ERRORS}}}
-    paths["/api/v1/analytics/health"] = {"get": {"summary": "Database, cache hits and misses, view freshness",
-                                                 "responses": {"200": {"description": "Health"}}}}
+    paths["/api/v1/analytics/health"] = {"get": {
+        "summary": "Database, cache hits and misses, view freshness, live refresh lag and queues",
+        "responses": {"200": {"description": "Health"}}}}
     paths["/api/v1/analytics/refresh"] = {"post": {
         "summary": "Queue a refresh (admins)",
         "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
