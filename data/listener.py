@@ -67,6 +67,8 @@ class LiveRefresher:
         self.channel = channel
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Set once listening and the first sweep is done: every change committed from then on is announced.
+        self.ready = threading.Event()
 
     @property
     def running(self) -> bool:
@@ -76,6 +78,7 @@ class LiveRefresher:
         if self.running:
             return
         self._stop.clear()
+        self.ready.clear()
         self._thread = threading.Thread(target=self._run, name="live-refresh", daemon=True)
         self._thread.start()
 
@@ -125,6 +128,7 @@ class LiveRefresher:
                 due = now + self.debounce if pending else None
                 next_sweep = time.monotonic() + self.sweep_interval
                 self._prune()
+                self.ready.set()
                 continue
             if due is not None and now >= due:
                 pending = self._batch(pending, "notify")

@@ -88,6 +88,13 @@ def data_as_of(engine: Engine) -> dict[str, datetime | None]:
     return dict(rows)
 
 
+def differences(engine: Engine) -> dict[str, int]:
+    """Per view, the rows in which its store differs from its live view: all 0 means each store equals a full
+    recompute, row for row. Reads every event table: for verification, not for a hot path."""
+    with psycopg_connection(engine) as conn:
+        return dict(conn.execute(read_sql("queries/live_differences.sql")).fetchall())
+
+
 def prune_batches(engine: Engine, older_than: timedelta = timedelta(days=1)) -> int:
     """Forget old batch records (one a second per view adds up), keeping each view's newest; returns how many."""
     with psycopg_connection(engine) as conn:
