@@ -109,22 +109,24 @@ create index live_batches_view_idx on app.live_batches (view, id desc);
 create index live_batches_finished_idx on app.live_batches (finished_at);
 
 -- Derived columns from the additive state: the one place the stores compute them. The live views compute the same
--- formulas independently from the raw rows, which is what verification compares against.
+-- formulas independently from the raw rows, which is what verification compares against. Declared SETOF (one row
+-- always) so that PostgreSQL inlines them into the queries below: a call per row cost 25 us.
 create function analytics.pipeline_kpis_row(
     facility_id int, month date, applications bigint, screened bigint, interviewed bigint, offered bigint,
     hired bigint, rejected bigint, fill_seconds numeric
-) returns analytics.pipeline_kpis_materialized language sql immutable parallel safe as $$
+) returns setof analytics.pipeline_kpis_materialized language sql immutable parallel safe rows 1 as $$
     select facility_id, month, applications, screened, interviewed, offered, hired, rejected,
            applications - hired - rejected,
            hired::float8 / applications,
            (fill_seconds / nullif(hired, 0) / 86400.0)::float8,
-           fill_seconds
+           -- 0.000000 (what is left when the last hire goes) is stored as the 0 a recompute sums to
+           case when hired = 0 then 0 else fill_seconds end
 $$;
 
 create function analytics.compliance_kpis_row(
     facility_id int, month date, checks bigint, passed bigint, violations_low bigint, violations_medium bigint,
     violations_high bigint, violations_critical bigint, score_total numeric
-) returns analytics.compliance_kpis_materialized language sql immutable parallel safe as $$
+) returns setof analytics.compliance_kpis_materialized language sql immutable parallel safe rows 1 as $$
     select facility_id, month, checks, passed, checks - passed,
            violations_low, violations_medium, violations_high, violations_critical,
            (score_total / checks)::float8,
@@ -134,7 +136,7 @@ $$;
 
 create function analytics.revenue_kpis_row(
     facility_id int, month date, invoices bigint, placements bigint, revenue numeric, previous_revenue numeric
-) returns analytics.revenue_kpis_materialized language sql immutable parallel safe as $$
+) returns setof analytics.revenue_kpis_materialized language sql immutable parallel safe rows 1 as $$
     select facility_id, month, invoices, placements, revenue::numeric(14, 2),
            round(revenue / invoices, 2),
            round(revenue / nullif(placements, 0), 2),
@@ -143,7 +145,7 @@ $$;
 
 create function analytics.outreach_kpis_row(
     facility_id int, month date, channel text, sent bigint, responded bigint, converted bigint
-) returns analytics.outreach_kpis_materialized language sql immutable parallel safe as $$
+) returns setof analytics.outreach_kpis_materialized language sql immutable parallel safe rows 1 as $$
     select facility_id, month, channel, sent, responded, converted,
            responded::float8 / sent,
            converted::float8 / sent
@@ -335,7 +337,9 @@ create trigger capture_truncate after truncate on recruiting.outreach
 
 -- Incremental merges: one statement each, so the queue rows consumed and the base rows read share one snapshot.
 -- Each returns what it consumed and changed, and `out_of_step` when the sums went impossible (a count below zero: the
--- store missed a change, e.g. capture was bypassed), in which case the caller recomputes the view instead.
+-- store missed a change, e.g. capture was bypassed), in which case the caller recomputes the view instead. Stored rows
+-- are looked up LATERAL, one index probe per changed key: the planner cannot know how few keys a batch holds and
+-- otherwise hashed the whole store.
 create function analytics.merge_pipeline_changes(
     out changes int, out groups int, out oldest timestamptz, out newest timestamptz, out facility_ids int[],
     out out_of_step boolean
@@ -359,7 +363,8 @@ begin
                coalesce(t.rejected, 0) + d.rejected as rejected,
                coalesce(t.fill_seconds, 0) + d.fill_seconds as fill_seconds
         from delta d
-        left join analytics.pipeline_kpis_materialized t on t.facility_id = d.facility_id and t.month = d.month
+        left join lateral (select * from analytics.pipeline_kpis_materialized t
+                           where t.facility_id = d.facility_id and t.month = d.month) t on true
     ), written as (
         insert into analytics.pipeline_kpis_materialized as t
         select r.*
@@ -417,7 +422,8 @@ begin
                coalesce(t.violations_critical, 0) + d.violations_critical as violations_critical,
                coalesce(t.score_total, 0) + d.score_total as score_total
         from delta d
-        left join analytics.compliance_kpis_materialized t on t.facility_id = d.facility_id and t.month = d.month
+        left join lateral (select * from analytics.compliance_kpis_materialized t
+                           where t.facility_id = d.facility_id and t.month = d.month) t on true
     ), written as (
         insert into analytics.compliance_kpis_materialized as t
         select r.*
@@ -485,18 +491,19 @@ begin
                coalesce(t.placements, 0) + coalesce(p.placements, 0) as placements,
                coalesce(t.revenue, 0) + d.revenue as revenue
         from delta d
-        left join analytics.revenue_kpis_materialized t on t.facility_id = d.facility_id and t.month = d.month
+        left join lateral (select * from analytics.revenue_kpis_materialized t
+                           where t.facility_id = d.facility_id and t.month = d.month) t on true
         left join placement_delta p on p.facility_id = d.facility_id and p.month = d.month
     ), state as (
         -- After this batch: the changed groups, and the stored neighbours their growth depends on or feeds.
         select facility_id, month, invoices, placements, revenue from sums
         union all
         select t.facility_id, t.month, t.invoices, t.placements, t.revenue
-        from analytics.revenue_kpis_materialized t
-        join (select facility_id, (month + interval '1 month')::date as month from sums
+        from (select facility_id, (month + interval '1 month')::date as month from sums
               union
               select facility_id, (month - interval '1 month')::date from sums) n
-          on n.facility_id = t.facility_id and n.month = t.month
+        cross join lateral (select * from analytics.revenue_kpis_materialized t
+                            where t.facility_id = n.facility_id and t.month = n.month) t
         where not exists (select from sums s where s.facility_id = t.facility_id and s.month = t.month)
     ), written as (
         insert into analytics.revenue_kpis_materialized as t
@@ -552,8 +559,9 @@ begin
                coalesce(t.responded, 0) + d.responded as responded,
                coalesce(t.converted, 0) + d.converted as converted
         from delta d
-        left join analytics.outreach_kpis_materialized t
-               on t.facility_id = d.facility_id and t.month = d.month and t.channel = d.channel
+        left join lateral (select * from analytics.outreach_kpis_materialized t
+                           where t.facility_id = d.facility_id and t.month = d.month and t.channel = d.channel) t
+               on true
     ), written as (
         insert into analytics.outreach_kpis_materialized as t
         select r.*
@@ -583,16 +591,18 @@ begin
 end
 $$;
 
--- Full recomputes: the whole store from the base tables, written as a difference (unchanged rows are not touched),
--- consuming the whole queue in the same statement. Same outputs as the merges (without out_of_step).
+-- Full recomputes: the whole store from the base tables, consuming the whole queue in the same statement. The fresh
+-- rows are compared with the stored ones first (a hash full join, as REFRESH ... CONCURRENTLY does) and only the
+-- difference is written: a conflict check per unchanged row cost more than computing the view. Same outputs as the
+-- merges (without out_of_step). Their hash tables hold one entry per grain key, whatever the size of the base tables.
 create function analytics.recompute_pipeline_rows(
     out changes int, out groups int, out oldest timestamptz, out newest timestamptz, out facility_ids int[]
-) language plpgsql as $$
+) language plpgsql set work_mem = '64MB' as $$
 begin
     with consumed as (
         delete from analytics.pipeline_changes returning captured_at
-    ), fresh as materialized (
-        select r.*
+    ), fresh as (
+        select r
         from (select facility_id, applied_month as month, count(*) as applications, count(screened_at) as screened,
                      count(interviewed_at) as interviewed, count(offered_at) as offered, count(hired_at) as hired,
                      count(rejected_at) as rejected,
@@ -602,20 +612,27 @@ begin
         cross join lateral analytics.pipeline_kpis_row(s.facility_id, s.month, s.applications, s.screened,
                                                        s.interviewed, s.offered, s.hired, s.rejected,
                                                        s.fill_seconds) r
+    ), diff as materialized (
+        select f.r as fresh_row, t as stored_row
+        from fresh f
+        full join analytics.pipeline_kpis_materialized t
+               on t.facility_id = (f.r).facility_id and t.month = (f.r).month
+        where (f.r).facility_id is null or t.facility_id is null or not f.r *= t
     ), written as (
         insert into analytics.pipeline_kpis_materialized as t
-        select * from fresh
+        select (fresh_row).* from diff where (fresh_row).facility_id is not null
         on conflict (facility_id, month) do update
         set (applications, screened, interviewed, offered, hired, rejected, pending, conversion_rate,
              time_to_fill_days, fill_seconds)
           = (excluded.applications, excluded.screened, excluded.interviewed, excluded.offered, excluded.hired,
              excluded.rejected, excluded.pending, excluded.conversion_rate, excluded.time_to_fill_days,
              excluded.fill_seconds)
-        where (t.*) is distinct from (excluded.*)
         returning t.facility_id
     ), removed as (
         delete from analytics.pipeline_kpis_materialized t
-        where not exists (select from fresh f where f.facility_id = t.facility_id and f.month = t.month)
+        using diff d
+        where (d.fresh_row).facility_id is null
+          and t.facility_id = (d.stored_row).facility_id and t.month = (d.stored_row).month
         returning t.facility_id
     )
     select (select count(*) from consumed), (select count(*) from written) + (select count(*) from removed),
@@ -628,12 +645,12 @@ $$;
 
 create function analytics.recompute_compliance_rows(
     out changes int, out groups int, out oldest timestamptz, out newest timestamptz, out facility_ids int[]
-) language plpgsql as $$
+) language plpgsql set work_mem = '64MB' as $$
 begin
     with consumed as (
         delete from analytics.compliance_changes returning captured_at
-    ), fresh as materialized (
-        select r.*
+    ), fresh as (
+        select r
         from (select facility_id, checked_month as month, count(*) as checks,
                      count(*) filter (where passed) as passed,
                      count(*) filter (where severity = 'low') as violations_low,
@@ -646,20 +663,27 @@ begin
         cross join lateral analytics.compliance_kpis_row(s.facility_id, s.month, s.checks, s.passed,
                                                          s.violations_low, s.violations_medium, s.violations_high,
                                                          s.violations_critical, s.score_total) r
+    ), diff as materialized (
+        select f.r as fresh_row, t as stored_row
+        from fresh f
+        full join analytics.compliance_kpis_materialized t
+               on t.facility_id = (f.r).facility_id and t.month = (f.r).month
+        where (f.r).facility_id is null or t.facility_id is null or not f.r *= t
     ), written as (
         insert into analytics.compliance_kpis_materialized as t
-        select * from fresh
+        select (fresh_row).* from diff where (fresh_row).facility_id is not null
         on conflict (facility_id, month) do update
         set (checks, passed, failed, violations_low, violations_medium, violations_high, violations_critical,
              avg_score, compliance_rate, score_total)
           = (excluded.checks, excluded.passed, excluded.failed, excluded.violations_low, excluded.violations_medium,
              excluded.violations_high, excluded.violations_critical, excluded.avg_score, excluded.compliance_rate,
              excluded.score_total)
-        where (t.*) is distinct from (excluded.*)
         returning t.facility_id
     ), removed as (
         delete from analytics.compliance_kpis_materialized t
-        where not exists (select from fresh f where f.facility_id = t.facility_id and f.month = t.month)
+        using diff d
+        where (d.fresh_row).facility_id is null
+          and t.facility_id = (d.stored_row).facility_id and t.month = (d.stored_row).month
         returning t.facility_id
     )
     select (select count(*) from consumed), (select count(*) from written) + (select count(*) from removed),
@@ -672,7 +696,7 @@ $$;
 
 create function analytics.recompute_revenue_rows(
     out changes int, out groups int, out oldest timestamptz, out newest timestamptz, out facility_ids int[]
-) language plpgsql as $$
+) language plpgsql set work_mem = '64MB' as $$
 begin
     with consumed as (
         delete from analytics.revenue_changes returning captured_at
@@ -681,24 +705,31 @@ begin
                count(distinct placement_id) as placements, sum(amount) as revenue
         from recruiting.invoices
         group by facility_id, invoiced_month
-    ), fresh as materialized (
-        select r.*
+    ), fresh as (
+        select r
         from monthly m
         left join monthly p on p.facility_id = m.facility_id and p.month = (m.month - interval '1 month')::date
         cross join lateral analytics.revenue_kpis_row(m.facility_id, m.month, m.invoices, m.placements, m.revenue,
                                                       p.revenue) r
+    ), diff as materialized (
+        select f.r as fresh_row, t as stored_row
+        from fresh f
+        full join analytics.revenue_kpis_materialized t
+               on t.facility_id = (f.r).facility_id and t.month = (f.r).month
+        where (f.r).facility_id is null or t.facility_id is null or not f.r *= t
     ), written as (
         insert into analytics.revenue_kpis_materialized as t
-        select * from fresh
+        select (fresh_row).* from diff where (fresh_row).facility_id is not null
         on conflict (facility_id, month) do update
         set (invoices, placements, revenue, avg_invoice, revenue_per_placement, mom_growth)
           = (excluded.invoices, excluded.placements, excluded.revenue, excluded.avg_invoice,
              excluded.revenue_per_placement, excluded.mom_growth)
-        where (t.*) is distinct from (excluded.*)
         returning t.facility_id
     ), removed as (
         delete from analytics.revenue_kpis_materialized t
-        where not exists (select from fresh f where f.facility_id = t.facility_id and f.month = t.month)
+        using diff d
+        where (d.fresh_row).facility_id is null
+          and t.facility_id = (d.stored_row).facility_id and t.month = (d.stored_row).month
         returning t.facility_id
     )
     select (select count(*) from consumed), (select count(*) from written) + (select count(*) from removed),
@@ -711,31 +742,38 @@ $$;
 
 create function analytics.recompute_outreach_rows(
     out changes int, out groups int, out oldest timestamptz, out newest timestamptz, out facility_ids int[]
-) language plpgsql as $$
+) language plpgsql set work_mem = '64MB' as $$
 begin
     with consumed as (
         delete from analytics.outreach_changes returning captured_at
-    ), fresh as materialized (
-        select r.*
+    ), fresh as (
+        select r
         from (select facility_id, sent_month as month, channel, count(*) as sent, count(responded_at) as responded,
                      count(converted_application_id) as converted
               from recruiting.outreach
               group by facility_id, sent_month, channel) s
         cross join lateral analytics.outreach_kpis_row(s.facility_id, s.month, s.channel, s.sent, s.responded,
                                                        s.converted) r
+    ), diff as materialized (
+        select f.r as fresh_row, t as stored_row
+        from fresh f
+        full join analytics.outreach_kpis_materialized t
+               on t.facility_id = (f.r).facility_id and t.month = (f.r).month and t.channel = (f.r).channel
+        where (f.r).facility_id is null or t.facility_id is null or not f.r *= t
     ), written as (
         insert into analytics.outreach_kpis_materialized as t
-        select * from fresh
+        select (fresh_row).* from diff where (fresh_row).facility_id is not null
         on conflict (facility_id, month, channel) do update
         set (sent, responded, converted, response_rate, conversion_rate)
           = (excluded.sent, excluded.responded, excluded.converted, excluded.response_rate,
              excluded.conversion_rate)
-        where (t.*) is distinct from (excluded.*)
         returning t.facility_id
     ), removed as (
         delete from analytics.outreach_kpis_materialized t
-        where not exists (select from fresh f
-                          where f.facility_id = t.facility_id and f.month = t.month and f.channel = t.channel)
+        using diff d
+        where (d.fresh_row).facility_id is null
+          and t.facility_id = (d.stored_row).facility_id and t.month = (d.stored_row).month
+          and t.channel = (d.stored_row).channel
         returning t.facility_id
     )
     select (select count(*) from consumed), (select count(*) from written) + (select count(*) from removed),
@@ -814,6 +852,9 @@ begin
         status := 'busy';
         return;
     end if;
+    -- Safe without waiting for the WAL flush: a batch lost in a crash loses its queue deletions with its store
+    -- writes, and the next batch applies those changes again.
+    perform set_config('synchronous_commit', 'off', true);
     execute format('select exists (select from analytics.%I where facility_id is null)', view || '_changes')
         into out_of_step;
     if not out_of_step then
