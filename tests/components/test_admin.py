@@ -10,6 +10,7 @@ from components.admin import (
     fmt_duration,
     is_on,
     job_text,
+    live_table,
     runs_table,
     unmasked_switch,
     views_table,
@@ -61,3 +62,17 @@ def test_switch_is_offered_to_admins_only() -> None:
     hidden = unmasked_switch("pipeline", allowed=False)
     assert hidden.options == [] and hidden.style == {"display": "none"} and hidden.id == "pipeline-unmasked"
     assert is_on(["on"]) and not is_on([]) and not is_on(None) and not is_on("off")
+
+
+def test_live_table_per_view() -> None:
+    from types import SimpleNamespace
+
+    idle = SimpleNamespace(as_of=NOW, lag_seconds=0.0, queue_depth=0, last_batch_at=NOW, last_batch_kind="incremental",
+                           last_batch_changes=12, last_batch_groups=9, last_batch_ms=3.4)
+    behind = SimpleNamespace(as_of=None, lag_seconds=75.25, queue_depth=1500, last_batch_at=None, last_batch_kind=None,
+                             last_batch_changes=None, last_batch_groups=None, last_batch_ms=None)
+    table = live_table({"pipeline": idle, "revenue": behind}, table_id="t").to_plotly_json()
+    cells = [[td.children for td in tr.children] for tr in table["props"]["children"][1].children]
+    assert cells[0] == ["Pipeline", "2026-06-15 12:00 UTC", "none waiting", "0",
+                        "2026-06-15 12:00 UTC: incremental, 12 changes, 9 rows written in 3 ms"]
+    assert cells[1] == ["Revenue", "never", "75.2 s", "1,500", "—"]
