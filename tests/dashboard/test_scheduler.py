@@ -4,6 +4,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from dashboard.scheduler import FULL_JOB_ID, PIPELINE_JOB_ID, build_scheduler, scheduled_jobs, start_live_refresh
@@ -44,6 +45,12 @@ def test_a_scheduled_tick_refreshes_and_bumps_once(empty_engine):
     assert bumps == [1]
 
 
+@pytest.fixture
+def engine(empty_engine):
+    yield empty_engine
+    empty_engine.dispose()  # the test server's connections are shared: give back what these tests pooled
+
+
 def add_application(engine) -> None:
     with psycopg_connection(engine) as conn:
         conn.execute("insert into recruiting.facilities (id, name) values (1, 'A') on conflict do nothing")
@@ -51,34 +58,34 @@ def add_application(engine) -> None:
                      " values (1, 'sms', '2026-05-10T00:00:00Z')")
 
 
-def test_live_refresh_off_leaves_the_timed_full_refreshes(empty_engine):
+def test_live_refresh_off_leaves_the_timed_full_refreshes(engine):
     from dashboard.scheduler import _run
 
-    assert start_live_refresh(empty_engine, Settings(live_refresh=False), lambda _batch: None) is None
-    add_application(empty_engine)
+    assert start_live_refresh(engine, Settings(live_refresh=False), lambda _batch: None) is None
+    add_application(engine)
     time.sleep(0.3)
-    assert freshness(empty_engine)["pipeline"].queue_depth == 1, "nothing applies changes between full refreshes"
-    assert fetch_dataset(empty_engine, "pipeline").empty
-    _run(RefreshJobs(empty_engine, on_success=lambda: None), ["all"])
-    assert freshness(empty_engine)["pipeline"].queue_depth == 0
-    assert fetch_dataset(empty_engine, "pipeline")["applications"].tolist() == [1]
+    assert freshness(engine)["pipeline"].queue_depth == 1, "nothing applies changes between full refreshes"
+    assert fetch_dataset(engine, "pipeline").empty
+    _run(RefreshJobs(engine, on_success=lambda: None), ["all"])
+    assert freshness(engine)["pipeline"].queue_depth == 0
+    assert fetch_dataset(engine, "pipeline")["applications"].tolist() == [1]
 
 
-def test_live_refresh_on_starts_the_listener_with_the_settings(empty_engine):
+def test_live_refresh_on_starts_the_listener_with_the_settings(engine):
     batches = []
     settings = Settings(live_refresh=True, live_refresh_debounce_ms=50, live_refresh_sweep_ms=120_000)
-    live = start_live_refresh(empty_engine, settings, batches.append)
+    live = start_live_refresh(engine, settings, batches.append)
     try:
         assert live is not None and live.running and live.debounce == 0.05 and live.sweep_interval == 120
         assert live.ready.wait(20)
-        add_application(empty_engine)
+        add_application(engine)
         deadline = time.monotonic() + 20
         while not batches:
             assert time.monotonic() < deadline
             time.sleep(0.05)
     finally:
         live.stop()
-    assert fetch_dataset(empty_engine, "pipeline")["applications"].tolist() == [1]
+    assert fetch_dataset(engine, "pipeline")["applications"].tolist() == [1]
 
 
 def test_two_scheduler_processes_apply_each_change_once_and_bump_once_per_batch(make_database, redis_url):
@@ -126,6 +133,7 @@ def test_two_scheduler_processes_apply_each_change_once_and_bump_once_per_batch(
     assert int(generation.get(key) or 0) == batches, "one generation bump per batch"
     assert differences(engine) == dict.fromkeys(VIEWS, 0)
     generation.delete(key)
+    engine.dispose()
 
 
 def listening(engine) -> int:

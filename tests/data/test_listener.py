@@ -52,7 +52,8 @@ def running(refresher: LiveRefresher) -> Iterator[LiveRefresher]:
 def engine(empty_engine):
     with psycopg_connection(empty_engine) as conn:
         conn.execute("insert into recruiting.facilities (id, name) values (1, 'A'), (2, 'B')")
-    return empty_engine
+    yield empty_engine
+    empty_engine.dispose()  # the test server's connections are shared: give back what these tests pooled
 
 
 def add_application(engine, facility_id: int = 1) -> None:

@@ -190,7 +190,8 @@ def live_engine(make_database):
     with psycopg_connection(engine) as conn:
         conn.execute("insert into recruiting.facilities (id, name) select f, 'Facility ' || f from unnest(%s) f",
                      (list(FACILITIES),))
-    return engine
+    yield engine
+    engine.dispose()  # the test server's connections are shared: give back what these tests pooled
 
 
 # Every example starts with a few rows in each table (committed, and applied half the time), so that the statements
@@ -395,6 +396,7 @@ def test_the_seed_bypasses_capture_and_a_full_refresh_consumes_the_queue(make_da
     assert {f.queue_depth for f in freshness(engine).values()} == {0}
     assert differences(engine) == NO_DIFFERENCES
     assert {f.last_batch_kind for f in freshness(engine).values()} == {"full"}
+    engine.dispose()
 
 
 def test_reading_a_store_is_not_blocked_by_a_batch(live_engine):
