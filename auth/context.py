@@ -38,8 +38,9 @@ _SERVICES_KEY = "recruit"
 class AppServices:
     """What a request may need from the running app, bound once by the factory (dashboard/app.py).
 
-    `exporter` builds chart, report and CSV exports (dashboard/exports.py), `scheduler` is the in-process
-    APScheduler or None, `settings` the parsed configuration. Tests swap parts with monkeypatch.
+    `exporter` builds chart, report and CSV exports (dashboard/exports.py), `scheduler` is the in-process refresh
+    schedule (dashboard.scheduler.Schedule) or None, `live` the live-refresh listener or None, `settings` the
+    parsed configuration. Tests swap parts with monkeypatch.
     """
 
     settings: Any
@@ -48,6 +49,7 @@ class AppServices:
     jobs: RefreshJobs
     exporter: Any = None
     scheduler: Any = None
+    live: Any = None
 
 
 def bind_services(server: Flask, bound: AppServices) -> AppServices:

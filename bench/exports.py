@@ -28,6 +28,7 @@ import uuid
 import psycopg
 from sqlalchemy.engine import make_url
 
+from auth.context import services_of
 from auth.users import create_user
 from dashboard.app import create_app
 from dashboard.settings import Settings, parse_database_url
@@ -92,7 +93,7 @@ def main() -> None:
         end = current_month()
         query = f"start={add_months(end, -11):%Y-%m}&end={end:%Y-%m}"
         first = timed(client, f"/export/chart/pipeline/by-month.png?{query}", 1)[0]
-        renderer = app.server.extensions["recruit.renderer"]
+        renderer = services_of(app.server).exporter.renderer
         rows = [("first export (starts the browser), pipeline by-month PNG", [first], None)]
         rows.append(("chart PNG 1600x900 @2x: pipeline by-month",
                      timed(client, f"/export/chart/pipeline/by-month.png?{query}", args.repeat), "chart"))

@@ -31,6 +31,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
+from auth.context import services_of
 from auth.users import create_user
 from dashboard.app import create_app
 from dashboard.settings import Settings, parse_database_url
@@ -129,7 +130,7 @@ def main() -> None:
             scheduler_enabled=False,
         )
         app = create_app(settings)
-        service = app.server.extensions["recruit.analytics"]
+        service = services_of(app.server).analytics
         callers = {}
         for role in ("viewer", "admin"):
             email = f"bench-{role}-{uuid.uuid4().hex[:6]}@bench.example"

@@ -1,4 +1,4 @@
-"""Admin page pieces (refresh buttons, live job status, run history, view freshness, audit log) and the
+"""Admin page pieces (refresh buttons, live job status, run history, view freshness, live refresh, audit log) and the
 "show unsuppressed figures" switch with its banner. Pure: plain values in, Dash components out."""
 
 from __future__ import annotations
@@ -131,6 +131,25 @@ def views_table(
         for view, stamp in last.items()
     ]
     headers = ("View", "Now", "Last successful refresh", "Next scheduled run")
+    return simple_table(headers, rows, table_id=table_id, empty="No views.")
+
+
+def live_table(views: Mapping[str, Any], *, table_id: str) -> Any:
+    """Per view (data.live.ViewFreshness-like: as_of, lag_seconds, queue_depth, last_batch_*): what its store holds,
+    the changes waiting and its latest batch or full refresh."""
+    rows = [
+        (
+            VIEW_LABELS.get(view, view),
+            fmt_datetime(f.as_of) if f.as_of is not None else "never",
+            f"{f.lag_seconds:.1f} s" if f.queue_depth else "none waiting",
+            f"{f.queue_depth:,}",
+            MISSING if f.last_batch_at is None else (
+                f"{fmt_datetime(f.last_batch_at)}: {f.last_batch_kind}, {f.last_batch_changes:,} changes, "
+                f"{f.last_batch_groups:,} rows written in {fmt_duration(f.last_batch_ms)}"),
+        )
+        for view, f in views.items()
+    ]
+    headers = ("View", "Data as of", "Oldest waiting change", "Changes waiting", "Last batch")
     return simple_table(headers, rows, table_id=table_id, empty="No views.")
 
 

@@ -28,6 +28,7 @@ from data.contract import EXCLUDED_CELLS, PARTIAL
 from data.engine import psycopg_connection
 from data.filters import DataFilter, FilterError
 from data.jobs import JobStatus, active_jobs, job_status, recent_runs
+from data.live import ViewFreshness, freshness
 from data.masking import SUPPRESSED
 from data.queries import DATASET_NAMES, violations
 from data.refresh import RefreshError
@@ -107,7 +108,24 @@ def analytics_health() -> Response:
         database=database,
         cache=analytics.cache.stats(),
         views={view: iso_utc(at) for view, at in analytics.as_of().items()},
+        live=live_json(freshness(analytics.engine)) if database == "ok" else None,
     )
+
+
+def live_json(views: dict[str, ViewFreshness]) -> dict[str, Any]:
+    """Per view: as of, lag (age of the oldest change not applied yet, s), queue depth and the latest batch."""
+    return {
+        view: {
+            "as_of": iso_utc(f.as_of),
+            "lag_seconds": round(f.lag_seconds, 3),
+            "queue_depth": f.queue_depth,
+            "last_batch": None if f.last_batch_at is None else {
+                "finished_at": iso_utc(f.last_batch_at), "kind": f.last_batch_kind, "changes": f.last_batch_changes,
+                "groups": f.last_batch_groups, "duration_ms": round(f.last_batch_ms, 3),
+            },
+        }
+        for view, f in views.items()
+    }
 
 
 @api.post("/analytics/refresh")

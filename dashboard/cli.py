@@ -293,21 +293,30 @@ def _generation_bumper(url: str) -> Callable[[], None]:
 
 @main.command("scheduler")
 def scheduler_command() -> None:
-    """Run the refresh scheduler alone.
+    """Run the refresh scheduler and live refresh alone.
 
     It runs in the foreground, for the Procfile's scheduler: line; web processes then set SCHEDULER_ENABLED=false.
     """
-    from dashboard.scheduler import build_scheduler
+    from dashboard.scheduler import build_scheduler, start_live_refresh
 
     try:
         settings = load_settings(demo=True)
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
     url = settings.database_url or database_url()
-    jobs = RefreshJobs(get_engine(url), on_success=_generation_bumper(url))
+    engine = get_engine(url)
+    bump = _generation_bumper(url)
+    jobs = RefreshJobs(engine, on_success=bump)
     click.echo(f"scheduler: all views every {settings.analytics_refresh_interval_ms // 1000} s, "
                f"pipeline every {settings.pipeline_refresh_interval_ms // 1000} s")
-    build_scheduler(jobs, settings, blocking=True).start()
+    live = start_live_refresh(engine, settings, lambda _batch: bump())
+    click.echo(f"live refresh: on, batches after {settings.live_refresh_debounce_ms} ms, sweep every "
+               f"{settings.live_refresh_sweep_ms // 1000} s" if live else "live refresh: off (LIVE_REFRESH=false)")
+    try:
+        build_scheduler(jobs, settings, blocking=True).start()
+    finally:
+        if live is not None:
+            live.stop()
 
 
 @main.command("run")

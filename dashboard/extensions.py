@@ -9,7 +9,7 @@ from flask import Flask
 from flask_caching import Cache
 
 from auth.context import AppServices, bind_services
-from dashboard.scheduler import Schedule, build_scheduler
+from dashboard.scheduler import Schedule, build_scheduler, start_live_refresh
 from dashboard.settings import Settings
 from data.cache import DatasetCache, database_namespace, generation_counter
 from data.engine import get_engine
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 def init_services(server: Flask, settings: Settings) -> AppServices:
     """Flask-Caching (Redis when REDIS_URL is set, else in-process), the analytics service, refresh jobs and, when
-    SCHEDULER_ENABLED, the in-process scheduler; bound to `server`."""
+    SCHEDULER_ENABLED, the in-process scheduler and live refresh; bound to `server`."""
     if settings.redis_url:
         config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url}
     else:
@@ -41,11 +41,14 @@ def init_services(server: Flask, settings: Settings) -> AppServices:
         MaskPolicy(enabled=settings.hipaa_mode, threshold=settings.hipaa_min_threshold),
     )
     jobs = RefreshJobs(engine, on_success=analytics.refreshed)
-    schedule = None
+    schedule = live = None
     if settings.scheduler_enabled:
         scheduler = build_scheduler(jobs, settings)
         scheduler.start()
         schedule = Schedule(scheduler)
         atexit.register(schedule.shutdown)
+        live = start_live_refresh(engine, settings, lambda _batch: analytics.refreshed())
+        if live is not None:
+            atexit.register(live.stop)
     return bind_services(server, AppServices(settings=settings, engine=engine, analytics=analytics, jobs=jobs,
-                                             scheduler=schedule))
+                                             scheduler=schedule, live=live))

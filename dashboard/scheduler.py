@@ -1,21 +1,26 @@
-"""APScheduler jobs: a full refresh every ANALYTICS_REFRESH_INTERVAL, the pipeline every PIPELINE_REFRESH_INTERVAL.
+"""APScheduler jobs: a full refresh every ANALYTICS_REFRESH_INTERVAL, the pipeline every PIPELINE_REFRESH_INTERVAL;
+and, with LIVE_REFRESH, the listener that applies captured changes within seconds (data/listener.py).
 
 Any number of processes may run this: each view refresh takes a PostgreSQL advisory lock, and a process that cannot
 get it records a skip, so each scheduled refresh happens once. Runs coalesce (a backlog becomes one run) and a run
-that starts late within the grace time still runs; a failed run is simply retried at the next tick.
+that starts late within the grace time still runs; a failed run is simply retried at the next tick. Live batches take
+the same locks.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import Engine
 
 from dashboard.settings import Settings
 from data.jobs import RefreshJobs
+from data.listener import LiveBatch, LiveRefresher
 from data.refresh import VIEWS, resolve_views
 
 log = logging.getLogger(__name__)
@@ -66,6 +71,17 @@ class Schedule:
 
     def shutdown(self) -> None:
         self.scheduler.shutdown(wait=False)
+def start_live_refresh(
+    engine: Engine, settings: Settings, on_batch: Callable[[LiveBatch], object]
+) -> LiveRefresher | None:
+    """Start the listener that applies captured changes (None with LIVE_REFRESH=false: timed full refreshes only)."""
+    if not settings.live_refresh:
+        log.info("LIVE_REFRESH is off: the views change only at the timed full refreshes")
+        return None
+    refresher = LiveRefresher(engine, on_batch, debounce_ms=settings.live_refresh_debounce_ms,
+                              sweep_ms=settings.live_refresh_sweep_ms)
+    refresher.start()
+    return refresher
 
 
 def _run(jobs: RefreshJobs, views: list[str]) -> None:

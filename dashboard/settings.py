@@ -73,6 +73,9 @@ class Settings:
     analytics_refresh_interval_ms: int = 3_600_000
     pipeline_refresh_interval_ms: int = 1_800_000
     scheduler_enabled: bool = True
+    live_refresh: bool = True
+    live_refresh_debounce_ms: int = 1000
+    live_refresh_sweep_ms: int = 60_000
     log_level: str = "INFO"
     session_idle_minutes: int = 480
     proxy_fix_hops: int = 0
@@ -117,6 +120,13 @@ def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = Fals
             "PIPELINE_REFRESH_INTERVAL", get("PIPELINE_REFRESH_INTERVAL") or "1800000", minimum=1000
         ),
         scheduler_enabled=parse_bool("SCHEDULER_ENABLED", get("SCHEDULER_ENABLED") or "true"),
+        live_refresh=parse_bool("LIVE_REFRESH", get("LIVE_REFRESH") or "true"),
+        live_refresh_debounce_ms=parse_int(
+            "LIVE_REFRESH_DEBOUNCE_MS", get("LIVE_REFRESH_DEBOUNCE_MS") or "1000", minimum=0
+        ),
+        live_refresh_sweep_ms=parse_int(
+            "LIVE_REFRESH_SWEEP_INTERVAL", get("LIVE_REFRESH_SWEEP_INTERVAL") or "60000", minimum=1000
+        ),
         log_level=log_level,
         session_idle_minutes=parse_int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES") or "480", minimum=1),
         proxy_fix_hops=parse_proxy_hops(get("PROXY_FIX_HOPS") or "0"),

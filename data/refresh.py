@@ -1,4 +1,8 @@
-"""Refresh the KPI materialized views CONCURRENTLY, once across all processes, recording every run."""
+"""Full refreshes of the KPI stores, once across all processes, recording every run.
+
+Since migration 006 a refresh is a full recompute that writes only the rows that differ and consumes the view's queue
+of captured changes (readers are never blocked); live refresh (data/live.py) applies changes in between.
+"""
 
 from __future__ import annotations
 

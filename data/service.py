@@ -20,9 +20,9 @@ from sqlalchemy import Engine
 from data.cache import DatasetCache
 from data.engine import gc_paused
 from data.filters import DataFilter
+from data.live import data_as_of
 from data.masking import SUPPRESSED, MaskPolicy, MaskResult, mask
 from data.queries import DATASET_NAMES, facilities, fetch_dataset
-from data.refresh import last_refreshed
 from data.specs import DATASETS
 from data.totals import aggregate_published, kpi_totals
 
@@ -77,8 +77,8 @@ class AnalyticsService:
         return self.cache.get_or_compute(("facilities",), lambda: facilities(self.engine))
 
     def as_of(self) -> dict[str, datetime | None]:
-        """When each view last refreshed successfully."""
-        return self.cache.get_or_compute(("as_of",), lambda: last_refreshed(self.engine))
+        """When each view's data is from: its store holds every change captured up to then (data/live.py)."""
+        return self.cache.get_or_compute(("as_of",), lambda: data_as_of(self.engine))
 
     def select(self, dataset: str, filt: DataFilter, *, unmasked: bool = False) -> Selection:
         """Masked rows of `dataset` for the facilities, months and channel of `filt`."""

@@ -19,6 +19,7 @@ from auth.context import client_ip, current_engine, current_user_scope, optional
 from components.admin import (
     audit_table,
     job_statuses,
+    live_table,
     not_allowed,
     privacy_audit_panel,
     refresh_buttons,
@@ -27,6 +28,7 @@ from components.admin import (
 )
 from components.layout import empty_state
 from data.jobs import JobStatus, active_jobs, job_status, recent_runs
+from data.live import freshness
 from data.privacy_runs import last_run
 from data.refresh import VIEWS, RefreshError, last_refreshed
 from pages.frame import nav
@@ -57,6 +59,7 @@ def layout(**_query: Any) -> html.Div:
                         html.Div(id="admin-status", role="status", **{"aria-live": "polite"}),
                     ]),
                     _card("Views", [html.Div(id="admin-views")]),
+                    _card("Live refresh", [html.Div(id="admin-live")]),
                     _card(f"Last {HISTORY} refresh runs", [html.Div(id="admin-runs")]),
                     _card("Small-number protection: last privacy audit", [html.Div(id="admin-privacy")]),
                     _card("Recent audit log", [html.Div(id="admin-audit")]),
@@ -126,6 +129,13 @@ def poll(_tick: Any, job_id: Any) -> tuple[Any, ...]:
         bool(busy),
         *(view in busy for view in VIEWS),
     )
+
+
+@callback(Output("admin-live", "children"), Input("admin-interval", "n_intervals"))
+def live(_tick: Any) -> Any:
+    """Each view's live-refresh freshness: as of, the changes waiting and its latest batch."""
+    current_user_scope().require("manage_users")
+    return live_table(freshness(current_engine()), table_id="admin-live-table")
 
 
 def _busy_views(jobs: list[JobStatus]) -> dict[str, str]:

@@ -10,6 +10,7 @@ from components.admin import (
     fmt_duration,
     is_on,
     job_text,
+    live_table,
     privacy_audit_panel,
     runs_table,
     unmasked_switch,
@@ -86,3 +87,15 @@ def test_privacy_audit_panel_before_any_run_and_after_a_failed_one() -> None:
     assert "FAILED: some suppressed counts can be worked out exactly (k = 5)" in text
     assert "857 of 955" in text and "37.3%" in text and "4.91%" in text
     assert "compliance facility_id=1 month=2026-03 violations_high" in text
+def test_live_table_per_view() -> None:
+    from types import SimpleNamespace
+
+    idle = SimpleNamespace(as_of=NOW, lag_seconds=0.0, queue_depth=0, last_batch_at=NOW, last_batch_kind="incremental",
+                           last_batch_changes=12, last_batch_groups=9, last_batch_ms=3.4)
+    behind = SimpleNamespace(as_of=None, lag_seconds=75.25, queue_depth=1500, last_batch_at=None, last_batch_kind=None,
+                             last_batch_changes=None, last_batch_groups=None, last_batch_ms=None)
+    table = live_table({"pipeline": idle, "revenue": behind}, table_id="t").to_plotly_json()
+    cells = [[td.children for td in tr.children] for tr in table["props"]["children"][1].children]
+    assert cells[0] == ["Pipeline", "2026-06-15 12:00 UTC", "none waiting", "0",
+                        "2026-06-15 12:00 UTC: incremental, 12 changes, 9 rows written in 3 ms"]
+    assert cells[1] == ["Revenue", "never", "75.2 s", "1,500", "—"]

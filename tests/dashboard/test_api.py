@@ -199,5 +199,12 @@ def test_health_and_openapi(viewer):
     health = get(viewer, "/api/v1/analytics/health")
     assert health["database"] == "ok" and {"hits", "misses", "views", "selections"} <= set(health["cache"])
     assert set(health["views"]) == {"pipeline", "compliance", "revenue", "outreach"}
+    # The seeded database was refreshed in full and nothing changed since: no lag, empty queues.
+    assert set(health["live"]) == set(health["views"])
+    for view, live in health["live"].items():
+        assert live["as_of"] == health["views"][view] and live["as_of"].endswith("Z")
+        assert (live["lag_seconds"], live["queue_depth"]) == (0, 0)
+        assert live["last_batch"]["kind"] == "full" and live["last_batch"]["duration_ms"] > 0
+        assert {"finished_at", "changes", "groups"} <= set(live["last_batch"])
     doc = get(viewer, "/api/v1/openapi.json")
     assert doc["openapi"].startswith("3.") and "/api/v1/analytics/pipeline" in doc["paths"]

@@ -42,3 +42,22 @@ def test_trust_proxies_takes_client_from_forwarded_headers(hops: int, expected: 
         environ_base={"REMOTE_ADDR": "10.0.0.9"},
     )
     assert answer.get_data(as_text=True) == expected
+
+
+def test_live_refresh_settings_default_and_override() -> None:
+    defaults = load_settings(BASE)
+    assert (defaults.live_refresh, defaults.live_refresh_debounce_ms, defaults.live_refresh_sweep_ms) == (
+        True, 1000, 60_000)
+    changed = load_settings({**BASE, "LIVE_REFRESH": "false", "LIVE_REFRESH_DEBOUNCE_MS": "0",
+                             "LIVE_REFRESH_SWEEP_INTERVAL": "5000"})
+    assert (changed.live_refresh, changed.live_refresh_debounce_ms, changed.live_refresh_sweep_ms) == (False, 0, 5000)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [("LIVE_REFRESH", "sometimes"), ("LIVE_REFRESH_DEBOUNCE_MS", "-1"), ("LIVE_REFRESH_DEBOUNCE_MS", "1s"),
+     ("LIVE_REFRESH_SWEEP_INTERVAL", "999")],
+)
+def test_live_refresh_settings_reject_bad_values(name: str, raw: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({**BASE, name: raw})

@@ -70,15 +70,15 @@ def test_a_failed_job_reports_the_error_and_the_old_data_stays(empty_engine):
     add_application(empty_engine)
     jobs.run_now(["pipeline"], trigger="cli")
     with psycopg_connection(empty_engine) as conn:
-        conn.execute("alter materialized view analytics.pipeline_kpis_materialized rename to pipeline_broken")
-        conn.execute("create materialized view analytics.pipeline_kpis_materialized as select 1 as x")
+        conn.execute("alter table analytics.pipeline_kpis_materialized rename to pipeline_broken")
+        conn.execute("create table analytics.pipeline_kpis_materialized as select 1 as x")
     try:
         job, _ = jobs.submit(["pipeline"], trigger="api")
         done = wait_for(empty_engine, job.job_id)
     finally:
         with psycopg_connection(empty_engine) as conn:
-            conn.execute("drop materialized view analytics.pipeline_kpis_materialized")
-            conn.execute("alter materialized view analytics.pipeline_broken rename to pipeline_kpis_materialized")
+            conn.execute("drop table analytics.pipeline_kpis_materialized")
+            conn.execute("alter table analytics.pipeline_broken rename to pipeline_kpis_materialized")
     assert done.status == "failed" and "pipeline" in done.error
     assert fetch_dataset(empty_engine, "pipeline")["applications"].tolist() == [1]
 

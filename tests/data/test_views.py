@@ -1,4 +1,4 @@
-"""Every column of every materialized view equals an independent pandas computation from the raw tables."""
+"""Every column of every KPI store equals an independent pandas computation from the raw tables."""
 
 from __future__ import annotations
 
@@ -190,6 +190,6 @@ def test_month_is_the_utc_calendar_month_whatever_the_session_time_zone(empty_en
             "insert into recruiting.applications (facility_id, channel, applied_at)"
             " values (1, 'email', '2026-03-01 03:00:00+00')"
         )
-        conn.execute("refresh materialized view analytics.pipeline_kpis_materialized")
+        conn.execute("select analytics.refresh_pipeline_kpis()")
     view = fetch_dataset(empty_engine, "pipeline")
     assert list(view["month"]) == [pd.Timestamp("2026-03-01")]

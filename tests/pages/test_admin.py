@@ -165,3 +165,25 @@ def test_viewer_crafting_the_switch_gets_masked_or_nothing(
     assert viewer.id not in {e.user_id for e in list_recent(service.engine, 50, action="unmasked_view")}
     assert dash_call("compliance-unmasked-banner", {"compliance-unmasked": ["on"]})["compliance-unmasked-banner"] \
         is None
+
+
+def test_live_refresh_card_shows_waiting_changes_and_the_last_batch(own_db: OwnDatabase, dash_call: DashCaller,
+                                                                      auth) -> None:
+    from data.live import apply_changes
+
+    admin = own_db.user("admin")
+    auth.login(admin.email, PASSWORD)
+    with psycopg.connect(own_db.url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True) as conn:
+        conn.execute("insert into recruiting.applications (facility_id, channel, applied_at)"
+                     " values (1, 'sms', now()), (1, 'email', now())")
+    waiting = text_of(find(dash_call("admin-live", POLL)["admin-live"], "admin-live-table"))
+    assert "Pipeline" in waiting and "never" in waiting and " s" in waiting
+    apply_changes(own_db.engine, ["pipeline"])
+    done = text_of(find(dash_call("admin-live", POLL)["admin-live"], "admin-live-table"))
+    assert "incremental, 1 changes, 1 rows written in" in done and "none waiting" in done
+
+
+def test_live_refresh_card_is_for_admins(own_db: OwnDatabase, dash_call: DashCaller, auth) -> None:
+    viewer = own_db.user("viewer")
+    auth.login(viewer.email, PASSWORD)
+    assert dash_call.response("admin-live", POLL).status_code == 403
