@@ -62,9 +62,9 @@ def services() -> AppServices:
     return current_app.extensions[_SERVICES_KEY]
 
 
-def services_of(server: Flask) -> AppServices:
-    """The services bound to `server` (outside a request: scripts, benchmarks, tests)."""
-    return server.extensions[_SERVICES_KEY]
+def services_of(server: Flask) -> AppServices | None:
+    """The services bound to `server` (outside a request: scripts, benchmarks, tests), None before binding."""
+    return server.extensions.get(_SERVICES_KEY)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from data.filters import current_month
 from data.listener import LiveRefresher
 from data.live import apply_changes, differences
 from data.migrations import migrate
+from data.queries import DATASET_NAMES
 from data.refresh import VIEWS, refresh_views
 from data.seed import SeedConfig, seed
 
@@ -217,7 +218,7 @@ def bench_freshness(engine: Engine, url: str, seconds: float, rate: float, debou
                         session_cookie_secure=False, scheduler_enabled=False)
     app = create_app(settings)
     service = services_of(app.server).analytics
-    service.cache.generation.bump()  # a facility the cached facility list does not know yet
+    service.data_changed(dict.fromkeys(DATASET_NAMES))  # a facility the cached facility list does not know yet
     admin = create_user(engine, f"bench-live-{uuid.uuid4().hex[:6]}@bench.example", "bench horse battery", "admin")
     client, token = app.server.test_client(), create_token(engine, admin)
     month = f"{current_month():%Y-%m}"
@@ -242,7 +243,8 @@ def bench_freshness(engine: Engine, url: str, seconds: float, rate: float, debou
         rows = answer.get_json()["rows"]
         return rows[0]["applications"] if rows else 0
 
-    refresher = LiveRefresher(engine, lambda _batch: service.cache.generation.bump(), debounce_ms=debounce_ms)
+    refresher = LiveRefresher(engine, lambda batch: service.data_changed(batch.changed_facilities),
+                              debounce_ms=debounce_ms)
     refresher.start()
     refresher.ready.wait(30)
     thread = threading.Thread(target=writer)

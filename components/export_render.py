@@ -52,6 +52,7 @@ class Stamp:
     user: str
     at: datetime
     masked: bool = True
+    version: str = ""  # the data version of each dataset shown ("pipeline 12"), so two exports can be compared
 
     @property
     def months(self) -> str:
@@ -81,8 +82,8 @@ class Stamp:
     def lines(self) -> list[str]:
         """The two footer lines."""
         return [
-            f"Data as of {fmt_datetime(self.as_of)} · Months {self.months} · Channel: {self.channel_text} · "
-            f"Facilities: {self.scope}",
+            f"Data as of {fmt_datetime(self.as_of)}{f' (version {self.version})' if self.version else ''} · "
+            f"Months {self.months} · Channel: {self.channel_text} · Facilities: {self.scope}",
             f"{self.suppression} · Exported by {self.user} on {fmt_datetime(self.at)}",
         ]
 

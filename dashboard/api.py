@@ -59,7 +59,8 @@ def dataset_rows(dataset: str) -> Response:
     selection = request_selection(dataset)
     analytics = services().analytics
     body = analytics.remember(("api", dataset), selection.filt, lambda: answer(dataset, selection),
-                              unmasked=selection.unmasked)
+                              unmasked=selection.unmasked,
+                              datasets=DATASET_NAMES if dataset == KPI_DATASET else (dataset,))
     return Response(body, mimetype="application/json")
 
 
@@ -107,7 +108,8 @@ def analytics_health() -> Response:
         status="ok" if database == "ok" else "degraded",
         database=database,
         cache=analytics.cache.stats(),
-        views={view: iso_utc(at) for view, at in analytics.as_of().items()},
+        versions=dict(zip(DATASET_NAMES, analytics.cache.versions.current(list(DATASET_NAMES)), strict=True)),
+        views={view: iso_utc(at) for view, at in analytics.as_of(unmasked=True).items()},
         live=live_json(freshness(analytics.engine)) if database == "ok" else None,
     )
 
@@ -168,6 +170,18 @@ def queue_stats() -> Response:
     recent = [{k: iso_utc(v) if isinstance(v, datetime) else v for k, v in run.items()} for run in recent_runs(engine)]
     return jsonify(scheduled=schedule.jobs() if schedule is not None else [],
                    running=[job_json(j) for j in active_jobs(engine)], recent=recent)
+
+
+@api.get("/live")
+def live_versions() -> Response:
+    """The data version of each view as the caller's pages read it (masked: as released), so an open page can tell
+    when to fetch new figures. Cheap on purpose: no database, no masker, one Redis read (see LIVE_PATH in
+    dashboard/security.py: a signed session cookie is enough, without loading the user)."""
+    analytics = services().analytics
+    unmasked = request.args.get("unmasked") == "1"
+    versions = analytics.versions(DATASET_NAMES, unmasked=unmasked)
+    return jsonify(versions=dict(zip(DATASET_NAMES, versions, strict=True)),
+                   release_seconds=0 if unmasked else analytics.cache.release_seconds)
 
 
 @api.get("/openapi.json")

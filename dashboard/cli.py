@@ -17,7 +17,7 @@ from auth.tokens import create_token, revoke_tokens
 from auth.users import ROLES, create_user, deactivate_user, list_users, require_user, set_facilities
 from dashboard.ports import PortUnavailable, check_port
 from dashboard.settings import SettingsError, load_settings, parse_database_url
-from data.cache import database_namespace, generation_counter
+from data.cache import data_versions, database_namespace
 from data.engine import get_engine
 from data.jobs import RefreshJobs
 from data.migrations import MigrationError, migrate
@@ -99,7 +99,7 @@ def seed_command(applications: int, facilities: int, months: int, seed_value: in
             report = seed(engine, config, reset=reset, progress=lambda _step, n: bar.update(n))
     except SeedError as exc:
         raise click.ClickException(str(exc)) from None
-    results = RefreshJobs(engine, on_success=_generation_bumper(url)).run_now(["all"], trigger="cli")
+    results = RefreshJobs(engine, on_success=_refreshed(url)).run_now(["all"], trigger="cli")
     click.echo(
         f"seeded {report.facilities} facilities, {report.candidates} candidates, {report.applications} applications,"
         f" {report.compliance_checks} checks, {report.placements} placements, {report.invoices} invoices,"
@@ -115,7 +115,7 @@ def refresh_command(view: str) -> None:
     Each view is refreshed CONCURRENTLY (readers are never blocked) and each run is recorded in app.refresh_runs.
     """
     url = database_url()
-    jobs = RefreshJobs(get_engine(url), on_success=_generation_bumper(url))
+    jobs = RefreshJobs(get_engine(url), on_success=_refreshed(url))
     results = jobs.run_now([view], trigger="cli")
     for result in results:
         detail = f"{result.duration_ms} ms" if result.status == "succeeded" else result.error
@@ -280,15 +280,24 @@ def _refusals() -> Iterator[None]:
         raise click.ClickException(str(exc)) from None
 
 
-def _generation_bumper(url: str) -> Callable[[], None]:
-    """Tells every web process on this database and REDIS_URL that the views changed (no-op without Redis)."""
+def _announcer(url: str) -> Callable[[dict[str, tuple[int, ...] | None]], None]:
+    """Tells every web process on this database and REDIS_URL which views (and facilities) changed: bumps their
+    data versions (no-op without Redis: web processes then see the change after their cache TTL)."""
 
-    def bump() -> None:
+    def announce(changes: dict[str, tuple[int, ...] | None]) -> None:
         redis_url = os.environ.get("REDIS_URL")
         if redis_url:
-            generation_counter(redis_url, database_namespace(url)).bump()
+            versions = data_versions(redis_url, database_namespace(url))
+            for view, facility_ids in changes.items():
+                versions.bump(view, facility_ids)
 
-    return bump
+    return announce
+
+
+def _refreshed(url: str) -> Callable[[list[str]], None]:
+    """The announcement after a full refresh of `views` (every facility may have changed)."""
+    announce = _announcer(url)
+    return lambda views: announce(dict.fromkeys(views))
 
 
 @main.command("scheduler")
@@ -305,11 +314,11 @@ def scheduler_command() -> None:
         raise click.UsageError(str(exc)) from None
     url = settings.database_url or database_url()
     engine = get_engine(url)
-    bump = _generation_bumper(url)
-    jobs = RefreshJobs(engine, on_success=bump)
+    announce = _announcer(url)
+    jobs = RefreshJobs(engine, on_success=lambda views: announce(dict.fromkeys(views)))
     click.echo(f"scheduler: all views every {settings.analytics_refresh_interval_ms // 1000} s, "
                f"pipeline every {settings.pipeline_refresh_interval_ms // 1000} s")
-    live = start_live_refresh(engine, settings, lambda _batch: bump())
+    live = start_live_refresh(engine, settings, lambda batch: announce(batch.changed_facilities))
     click.echo(f"live refresh: on, batches after {settings.live_refresh_debounce_ms} ms, sweep every "
                f"{settings.live_refresh_sweep_ms // 1000} s" if live else "live refresh: off (LIVE_REFRESH=false)")
     try:

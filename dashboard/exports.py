@@ -133,7 +133,12 @@ class Exporter:
         names = self.analytics.facilities().set_index("id")["name"]
         filt = selection.filt
         ids = filt.facility_ids or ()
-        as_of = self.analytics.oldest_as_of() if page.dataset is None else self.analytics.as_of().get(page.dataset)
+        unmasked = selection.unmasked
+        as_of = (self.analytics.oldest_as_of(unmasked=unmasked) if page.dataset is None
+                 else self.analytics.as_of(unmasked=unmasked).get(page.dataset))
+        datasets = (page.dataset,) if page.dataset else DATASET_NAMES
+        version = ", ".join(f"{d} {v}" for d, v in zip(datasets, self.analytics.versions(datasets, unmasked=unmasked),
+                                                         strict=True))
         return Stamp(
             as_of=as_of,
             start=filt.start,
@@ -146,6 +151,7 @@ class Exporter:
             user=selection.scope.user.email,
             at=datetime.now(UTC),
             masked=self.analytics.policy.enabled and not selection.unmasked,
+            version=version,
         )
 
     @staticmethod

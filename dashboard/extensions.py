@@ -11,7 +11,7 @@ from flask_caching import Cache
 from auth.context import AppServices, bind_services
 from dashboard.scheduler import Schedule, build_scheduler, start_live_refresh
 from dashboard.settings import Settings
-from data.cache import DatasetCache, database_namespace, generation_counter
+from data.cache import DatasetCache, data_versions, database_namespace
 from data.engine import get_engine
 from data.jobs import RefreshJobs
 from data.masking import MaskPolicy
@@ -36,18 +36,18 @@ def init_services(server: Flask, settings: Settings) -> AppServices:
     engine = get_engine(settings.database_url)
     analytics = AnalyticsService(
         engine,
-        DatasetCache(cache.cache, generation_counter(settings.redis_url, namespace), settings.analytics_cache_ttl,
-                     namespace=namespace),
+        DatasetCache(cache.cache, data_versions(settings.redis_url, namespace), settings.analytics_cache_ttl,
+                     namespace=namespace, release_seconds=settings.masked_release_interval),
         MaskPolicy(enabled=settings.hipaa_mode, threshold=settings.hipaa_min_threshold),
     )
-    jobs = RefreshJobs(engine, on_success=analytics.refreshed)
+    jobs = RefreshJobs(engine, on_success=lambda views: analytics.data_changed(dict.fromkeys(views), warm=True))
     schedule = live = None
     if settings.scheduler_enabled:
         scheduler = build_scheduler(jobs, settings)
         scheduler.start()
         schedule = Schedule(scheduler)
         atexit.register(schedule.shutdown)
-        live = start_live_refresh(engine, settings, lambda _batch: analytics.refreshed())
+        live = start_live_refresh(engine, settings, lambda batch: analytics.data_changed(batch.changed_facilities))
         if live is not None:
             atexit.register(live.stop)
     return bind_services(server, AppServices(settings=settings, engine=engine, analytics=analytics, jobs=jobs,

@@ -78,11 +78,14 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 def worker_exit(server, worker) -> None:  # gunicorn hook: server is the Arbiter
     """Log this worker's dataset-cache hits and misses on its way out (bench/load.py reads them)."""
-    service = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("recruit.analytics")
-    if service is not None:
-        stats = service.cache.stats()
+    from auth.context import services_of
+
+    server_app = getattr(worker, "wsgi", None)
+    bound = services_of(server_app) if server_app is not None and hasattr(server_app, "extensions") else None
+    if bound is not None:
+        stats = bound.analytics.cache.stats()
         server.log.info(
-            "cache stats pid=%s hits=%s misses=%s views_hits=%s views_misses=%s generation=%s",
+            "cache stats pid=%s hits=%s misses=%s views_hits=%s views_misses=%s schema=%s",
             worker.pid, stats["hits"], stats["misses"], stats["views"]["hits"], stats["views"]["misses"],
-            stats["generation"],
+            stats["schema"],
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from flask import Flask, Response, redirect, request
+from flask import Flask, Response, redirect, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -31,6 +31,8 @@ OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/")
 MACHINE_PREFIXES = ("/_", "/api/", "/export/")
 MACHINE_PATHS = frozenset({"/api", "/export"})
 DASH_UPDATE_PATH = "/_dash-update-component"
+# Open pages poll this every few seconds: a signed session cookie is enough (no user read from the database).
+LIVE_PATH = "/api/v1/live"
 PAGES_LOCATION_ID = "_pages_location"  # the dcc.Location of dash.page_container (dash 4.4)
 PAGES_CONTENT_ID, PAGES_STORE_ID = "_pages_content", "_pages_store"  # the router's outputs (dash 4.4)
 
@@ -122,6 +124,8 @@ def guard() -> Response | None:
     """Send anonymous page loads to /login, refuse anonymous everything else (401), check page permissions."""
     path = request.path
     if is_open(path):
+        return None
+    if path == LIVE_PATH and session.get("_user_id"):
         return None
     user = signed_in_user()
     if user is None:

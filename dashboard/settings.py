@@ -76,6 +76,7 @@ class Settings:
     live_refresh: bool = True
     live_refresh_debounce_ms: int = 1000
     live_refresh_sweep_ms: int = 60_000
+    masked_release_interval: int = 60
     log_level: str = "INFO"
     session_idle_minutes: int = 480
     proxy_fix_hops: int = 0
@@ -127,6 +128,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = Fals
         live_refresh_sweep_ms=parse_int(
             "LIVE_REFRESH_SWEEP_INTERVAL", get("LIVE_REFRESH_SWEEP_INTERVAL") or "60000", minimum=1000
         ),
+        masked_release_interval=parse_int("MASKED_RELEASE_INTERVAL", get("MASKED_RELEASE_INTERVAL") or "60",
+                                          minimum=0),
         log_level=log_level,
         session_idle_minutes=parse_int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES") or "480", minimum=1),
         proxy_fix_hops=parse_proxy_hops(get("PROXY_FIX_HOPS") or "0"),

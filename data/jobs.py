@@ -84,9 +84,10 @@ def recent_runs(engine: Engine, limit: int = 20) -> list[dict]:
 
 
 class RefreshJobs:
-    """Runs refresh jobs on a background thread of this process; `on_success` runs once per job that refreshed."""
+    """Runs refresh jobs on a background thread of this process; `on_success(views)` runs once per job that
+    refreshed, with the views it refreshed."""
 
-    def __init__(self, engine: Engine, on_success: Callable[[], object]) -> None:
+    def __init__(self, engine: Engine, on_success: Callable[[list[str]], object]) -> None:
         self.engine = engine
         self.on_success = on_success
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-job")
@@ -123,9 +124,9 @@ class RefreshJobs:
     def _after(self, results: list[RefreshResult]) -> None:
         if any(r.status == "succeeded" for r in results):
             try:
-                self.on_success()
+                self.on_success([r.view for r in results if r.status == "succeeded"])
             except Exception:
-                log.exception("could not bump the data generation after a refresh")
+                log.exception("could not announce a refresh (bump the data versions)")
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -47,6 +47,11 @@ class LiveBatch:
     def changes(self) -> int:
         return sum(r.changes for r in self.results)
 
+    @property
+    def changed_facilities(self) -> dict[str, tuple[int, ...] | None]:
+        """Per changed view, the facilities whose rows changed (None: the whole view was recomputed)."""
+        return {r.view: (None if r.status == "full" else r.facility_ids) for r in self.results if r.groups > 0}
+
 
 class LiveRefresher:
     """Applies captured changes as they are announced; `start()` runs it on a daemon thread, `stop()` ends it."""
@@ -104,7 +109,7 @@ class LiveRefresher:
             try:
                 self.on_batch(batch)
             except Exception:
-                log.exception("could not announce a live batch (bump the data generation)")
+                log.exception("could not announce a live batch (bump the data versions)")
         return batch
 
     def _run(self) -> None:

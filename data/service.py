@@ -1,9 +1,14 @@
 """The one way figures leave the data layer: cached masked views, narrowed by an explicit scope and filters.
 
-Order of work: read a whole view -> mask it once per data generation -> cache -> narrow by the
-caller's facilities (always an explicit list, resolved by auth/) and filters -> aggregate published cells only.
-Nothing here knows about users: scope arrives as facility ids, so no cached object belongs to anyone.
-Frames handed out are shared with the cache: callers treat them as read-only (derive new frames, never assign).
+Order of work: read a whole view -> mask it once per data version -> cache -> narrow by the caller's facilities
+(always an explicit list, resolved by auth/) and filters -> aggregate published cells only. Nothing here knows
+about users: scope arrives as facility ids, so no cached object belongs to anyone. Frames handed out are shared with
+the cache: callers treat them as read-only (derive new frames, never assign).
+
+Each view has its own data version (data/cache.py). A change to some facilities of a view re-masks only their rows:
+the masker decides each row alone, except growth, which reads the same facility's earlier months, so replacing a
+facility's rows with its newly masked rows gives exactly the frame a full masking would. Masked data is read at
+the version its release slot started with (MASKED_RELEASE_INTERVAL); unmasked data (admins) at the current one.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from sqlalchemy import Engine
 
 from data.cache import DatasetCache
 from data.engine import gc_paused
-from data.filters import DataFilter
+from data.filters import MAX_MONTH, MIN_MONTH, DataFilter
 from data.live import data_as_of
 from data.masking import SUPPRESSED, MaskPolicy, MaskResult, mask
 from data.queries import DATASET_NAMES, facilities, fetch_dataset
@@ -48,37 +53,73 @@ class AnalyticsService:
         self.engine = engine
         self.cache = cache
         self.policy = policy
+        self._released: dict[tuple[str, int], int] = {}
+        self._last_built: dict[tuple[str, str], int] = {}
+
+    def versions(self, datasets: Sequence[str], *, unmasked: bool = False) -> tuple[int, ...]:
+        """The data version each dataset is read at: the current one for unmasked data; for masked data the one
+        its release slot started with (every process agrees on it, and it stays fixed for the slot)."""
+        if unmasked or not self.policy.enabled or self.cache.release_seconds <= 0:
+            return tuple(self.cache.versions.current(list(datasets)))
+        slot = self.cache.release_slot()
+        out = []
+        for dataset in datasets:
+            key = (dataset, slot)
+            if key not in self._released:
+                self._released[key] = self.cache.versions.released(dataset, slot)
+            out.append(self._released[key])
+        return tuple(out)
 
     def masked_view(self, dataset: str, *, unmasked: bool = False) -> MaskResult:
         """The whole view, masked (or, for an admin who asked, with suppression off), from the cache."""
         policy = MaskPolicy(enabled=False, threshold=self.policy.threshold) if unmasked else self.policy
         mode = "masked" if policy.enabled else "unmasked"
+        (version,) = self.versions([dataset], unmasked=unmasked)
         # The whole read, mask and (un)pickle of a view allocates hundreds of thousands of objects: no GC pauses.
         with gc_paused():
-            return self.cache.get_or_compute(
-                (dataset, mode, policy.threshold),
-                lambda: mask(fetch_dataset(self.engine, dataset), DATASETS[dataset], policy),
-            )
+            result = self.cache.get_or_compute((dataset, mode, policy.threshold, f"v{version}"),
+                                               lambda: self._build(dataset, mode, policy, version))
+        self._last_built[(dataset, mode)] = max(version, self._last_built.get((dataset, mode), 0))
+        return result
 
-    def refreshed(self) -> None:
-        """After a refresh: retire every cached entry (one generation bump) and rebuild the masked views at once.
+    def _build(self, dataset: str, mode: str, policy: MaskPolicy, version: int) -> MaskResult:
+        """Mask the view at `version`: re-mask only the facilities changed since an older masked frame this process
+        built, when their change records are still known; otherwise read and mask the whole view."""
+        spec = DATASETS[dataset]
+        older = self._last_built.get((dataset, mode))
+        if older is not None and older < version:
+            previous = self.cache.peek((dataset, mode, policy.threshold, f"v{older}"))
+            changed = self.cache.versions.changed(dataset, older, version)
+            if previous is not None and changed is not None:
+                fresh = fetch_dataset(self.engine, dataset, DataFilter(tuple(sorted(changed)), MIN_MONTH, MAX_MONTH))
+                patched = mask(fresh, spec, policy).frame if changed else fresh.iloc[0:0]
+                kept = previous.frame[~previous.frame["facility_id"].isin(changed)]
+                frame = (pd.concat([kept, patched], ignore_index=True) if len(patched) else kept.reset_index(drop=True))
+                frame = frame.sort_values(list(spec.grain), kind="stable").reset_index(drop=True)
+                return MaskResult(frame, int(frame[SUPPRESSED].map(len).sum()) if len(frame) else 0)
+        return mask(fetch_dataset(self.engine, dataset), spec, policy)
 
-        The first reader after a refresh then finds the views already masked (in Redis, for every process)
-        instead of paying to read and mask all four.
-        """
-        self.cache.generation.bump()
-        for dataset in DATASET_NAMES:
-            self.masked_view(dataset)
-        self.facilities()
-        self.as_of()
+    def data_changed(self, changes: dict[str, tuple[int, ...] | None], *, warm: bool = False) -> None:
+        """After a refresh or a live batch: bump the version of each changed view, recording which facilities
+        changed (None: all of them). With `warm`, re-mask the views at once, so the first reader after a full
+        refresh finds them ready (in Redis, for every process)."""
+        for view, facility_ids in changes.items():
+            self.cache.versions.bump(view, facility_ids)
+        if warm:
+            for dataset in changes:
+                self.masked_view(dataset)
+            self.facilities()
+            self.as_of()
 
     def facilities(self) -> pd.DataFrame:
         """Every facility (id, name, region, state, kind); callers narrow it to a scope."""
-        return self.cache.get_or_compute(("facilities",), lambda: facilities(self.engine))
+        versions = ".".join(map(str, self.cache.versions.current(list(DATASET_NAMES))))
+        return self.cache.get_or_compute(("facilities", versions), lambda: facilities(self.engine))
 
-    def as_of(self) -> dict[str, datetime | None]:
+    def as_of(self, *, unmasked: bool = False) -> dict[str, datetime | None]:
         """When each view's data is from: its store holds every change captured up to then (data/live.py)."""
-        return self.cache.get_or_compute(("as_of",), lambda: data_as_of(self.engine))
+        versions = ".".join(map(str, self.versions(DATASET_NAMES, unmasked=unmasked)))
+        return self.cache.get_or_compute(("as_of", versions), lambda: data_as_of(self.engine))
 
     def select(self, dataset: str, filt: DataFilter, *, unmasked: bool = False) -> Selection:
         """Masked rows of `dataset` for the facilities, months and channel of `filt`."""
@@ -94,7 +135,7 @@ class AnalyticsService:
         names = self.facilities().set_index("id")["name"]
         rows.insert(1, "facility_name", rows["facility_id"].map(names).astype(object))
         suppressed_cells = int(rows[SUPPRESSED].map(len).sum()) if len(rows) else 0
-        return Selection(dataset, rows, suppressed_cells, self.as_of().get(dataset))
+        return Selection(dataset, rows, suppressed_cells, self.as_of(unmasked=unmasked).get(dataset))
 
     def aggregate(
         self, dataset: str, filt: DataFilter, by: list[str], *, unmasked: bool = False
@@ -106,7 +147,8 @@ class AnalyticsService:
         self, dataset: str, filt: DataFilter, groupings: Sequence[Sequence[str]], *, unmasked: bool = False
     ) -> list[pd.DataFrame]:
         """Several groupings of one selection (a page's charts), selecting the rows once; cached per selection."""
-        parts = ("aggregates", dataset, self._selection_key(filt, unmasked), "|".join(",".join(by) for by in groupings))
+        parts = ("aggregates", dataset, self._selection_key(filt, unmasked, (dataset,)),
+                 "|".join(",".join(by) for by in groupings))
 
         def compute() -> list[pd.DataFrame]:
             frame = self.select(dataset, filt, unmasked=unmasked).frame
@@ -122,19 +164,19 @@ class AnalyticsService:
             frames = {name: self.select(name, filt, unmasked=unmasked).frame for name in DATASET_NAMES}
             return kpi_totals(frames, threshold=None if unmasked else self.policy.threshold)
 
-        return dict(self.cache.get_or_compute(("kpis", self._selection_key(filt, unmasked)), compute,
+        return dict(self.cache.get_or_compute(("kpis", self._selection_key(filt, unmasked, DATASET_NAMES)), compute,
                                               layer="selections"))
 
     def remember(self, kind: tuple[object, ...], filt: DataFilter, compute: Callable[[], T], *,
-                 unmasked: bool = False) -> T:
-        """Cache something built only from this selection's published totals (e.g. a page's figures).
+                 unmasked: bool = False, datasets: Sequence[str] = DATASET_NAMES) -> T:
+        """Cache something built only from this selection's published totals of `datasets` (e.g. a page's
+        figures). Keyed like the totals: selection, masking mode and the datasets' data versions, never the user."""
+        return self.cache.get_or_compute((*kind, self._selection_key(filt, unmasked, datasets)), compute,
+                                         layer="selections")
 
-        Keyed like the totals: selection, masking mode and data generation, never the user.
-        """
-        return self.cache.get_or_compute((*kind, self._selection_key(filt, unmasked)), compute, layer="selections")
-
-    def _selection_key(self, filt: DataFilter, unmasked: bool) -> str:
-        """A cache key part for a selection: its explicit facilities (hashed), months, channel and masking mode.
+    def _selection_key(self, filt: DataFilter, unmasked: bool, datasets: Sequence[str]) -> str:
+        """A cache key part for a selection: its explicit facilities (hashed), months, channel, masking mode and
+        the data versions of the datasets it reads.
 
         Totals of published cells depend only on these, never on who asks, so users with the same selection share
         them; the facility list is always the caller's resolved scope (select() refuses anything else).
@@ -143,8 +185,10 @@ class AnalyticsService:
             raise ScopeRequired("resolve the caller's facility scope to an explicit list before selecting data")
         facilities = hashlib.sha256(",".join(map(str, filt.facility_ids)).encode()).hexdigest()[:20]
         mode = "unmasked" if unmasked else f"masked-k{self.policy.threshold}-{int(self.policy.enabled)}"
-        return f"{facilities}:{filt.start:%Y-%m}:{filt.end:%Y-%m}:{filt.channel or '*'}:{mode}"
+        versions = ".".join(f"{d}{v}" for d, v in zip(datasets, self.versions(datasets, unmasked=unmasked),
+                                                         strict=True))
+        return f"{facilities}:{filt.start:%Y-%m}:{filt.end:%Y-%m}:{filt.channel or '*'}:{mode}:{versions}"
 
-    def oldest_as_of(self) -> datetime | None:
-        stamps = list(self.as_of().values())
+    def oldest_as_of(self, *, unmasked: bool = False) -> datetime | None:
+        stamps = list(self.as_of(unmasked=unmasked).values())
         return None if any(s is None for s in stamps) else min(stamps)

@@ -22,13 +22,13 @@ from components.export_menu import export_menu, report_button
 from components.export_render import RendererUnavailable
 from components.figures import empty_figure
 from components.formatting import NO_DATA_MESSAGE
-from components.layout import chart_card, empty_state, notices_banner
+from components.layout import chart_card, empty_state, freshness_banner, notices_banner
 from components.registry import PageSpec
 from components.tables import record_table, totals_table
 from data.filters import FilterError
 from data.queries import violations
 from data.specs import DRILLDOWN
-from pages.frame import freshness, page_frame, raw_filters, register_url_sync, select, signed_out_page
+from pages.frame import data_as_of, iso, page_frame, raw_filters, register_url_sync, select, signed_out_page
 
 # Record-level rows sent to the browser at most: 5,000 rows of PII made a 3.4 MB answer and took half a second.
 UI_VIOLATION_ROWS = 500
@@ -55,20 +55,24 @@ def register_chart_page(module: str, page: PageSpec) -> None:
         Output(f"{page_id}-status", "children"),
         Output(f"{page_id}-freshness", "children"),
         Output(f"{page_id}-notices", "children", allow_duplicate=True),
+        Output(f"{page_id}-as-of", "data"),
         Input(f"{page_id}-facility", "value"),
         Input(f"{page_id}-start", "value"),
         Input(f"{page_id}-end", "value"),
         channel,
         Input(f"{page_id}-unmasked", "value"),
+        Input(f"{page_id}-versions", "data"),
         prevent_initial_call="initial_duplicate",
     )
-    def update(facility_ids: Any, start: Any, end: Any, channel_value: Any, unmasked: Any) -> tuple[Any, ...]:
+    def update(facility_ids: Any, start: Any, end: Any, channel_value: Any, unmasked: Any, _versions: Any = None
+               ) -> tuple[Any, ...]:
         try:
             selection = select(raw_filters(facility_ids, start, end, channel_value), page_id=page_id,
                                with_channel=page.with_channel, unmasked=unmasked)
         except (AuthError, FilterError) as exc:
             blank = [empty_figure(c.title, str(exc), hint=None) for c in page.charts]
-            return *blank, *([None] if page.table else []), empty_state(str(exc), hint=None), no_update, no_update
+            return (*blank, *([None] if page.table else []), empty_state(str(exc), hint=None), no_update, no_update,
+                    no_update)
         frames, figures = page_totals(page, selection)
         analytics = services().analytics
         table = ([totals_table(frames[page.table.grouping], page.table.columns, table_id=f"{page_id}-grid",
@@ -77,7 +81,8 @@ def register_chart_page(module: str, page: PageSpec) -> None:
         has_data = any(len(f) and int(f["rows"].sum()) for f in frames)
         status = None if has_data else empty_state(NO_DATA_MESSAGE)
         notices = notices_banner(selection.notices) if selection.notices else no_update
-        return *figures, *table, status, freshness(page.dataset), notices
+        stamp = data_as_of(page.dataset, unmasked=selection.unmasked)
+        return *figures, *table, status, freshness_banner(stamp), notices, iso(stamp)
 
     if page.drilldown:
         register_drilldown(page)
@@ -113,7 +118,8 @@ def page_totals(page: PageSpec, selection: Selection) -> tuple[list[Any], list[d
         figures = page.figures(frames, analytics.policy.threshold).values()
         return [json.loads(to_json_plotly(figure)) for figure in figures]
 
-    figures = analytics.remember(("figures", page.page_id), selection.filt, build, unmasked=selection.unmasked)
+    figures = analytics.remember(("figures", page.page_id), selection.filt, build, unmasked=selection.unmasked,
+                                 datasets=(page.dataset,))
     return frames, figures
 
 

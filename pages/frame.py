@@ -10,11 +10,11 @@ survives a copied link and moving between pages.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from dash import Input, Output, callback, clientside_callback, dcc, html
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from dash.development.base_component import Component
 
 from auth.context import Scope, optional_user_scope, services
@@ -24,10 +24,45 @@ from components.formatting import PRIVACY_PATH
 from components.layout import empty_state, filter_bar, freshness_banner, navbar, notices_banner
 from components.registry import PAGES
 from data.filters import CHANNELS, add_months, last_complete_month
+from data.queries import DATASET_NAMES
 
 NAV = tuple((page.title, page.path) for page in PAGES.values())
 ADMIN_LINK = ("Admin", "/admin")  # admins only; the admin page has no filters to carry
 MONTH_SPAN = 36  # months offered in the month pickers, ending at the later of this month and the chosen end
+
+LIVE_POLL_MS = 5000  # how often an open page asks whether its data changed (GET /api/v1/live: no database)
+# Asks whether any dataset the page shows has a new data version; only then does the page fetch new figures.
+_LIVE_POLL_JS = """
+function(n, unmasked, paused, current, datasets) {
+    const none = window.dash_clientside.no_update;
+    if ((paused && paused.length) || !datasets) { return none; }
+    const on = Array.isArray(unmasked) && unmasked.includes("on");
+    return fetch("/api/v1/live?unmasked=" + (on ? "1" : "0"), {credentials: "same-origin"})
+        .then(function(r) { return r.ok ? r.json() : null; })
+        .then(function(body) {
+            if (!body) { return none; }
+            const next = {};
+            datasets.forEach(function(d) { next[d] = body.versions[d]; });
+            return JSON.stringify(next) === JSON.stringify(current) ? none : next;
+        })
+        .catch(function() { return none; });
+}
+"""
+# The live line: how long ago the shown data last changed, ticking every second without asking the server.
+_LIVE_CLOCK_JS = """
+function(n, asOf, paused, release) {
+    if (paused && paused.length) { return "Live updates paused: the figures stay as they are."; }
+    let text = "Live";
+    if (asOf) {
+        const s = Math.max(0, Math.round((Date.now() - Date.parse(asOf)) / 1000));
+        const ago = s < 90 ? s + " s" : (s < 5400 ? Math.round(s / 60) + " min" : Math.round(s / 3600) + " h");
+        text += " · data last changed " + ago + " ago";
+    }
+    if (release) { text += " · protected figures update at most every " + Math.round(release / 60) + " min"; }
+    return text;
+}
+"""
+_LIVE_PAUSE_JS = "function(paused) { return Boolean(paused && paused.length); }"
 
 # Writes the query string into the address bar without notifying dcc.Location (which would re-render the page).
 _REPLACE_URL_JS = """
@@ -76,13 +111,23 @@ def page_frame(page_id: str, path: str, title: str, query: Mapping[str, Any], bo
                           channel=filt.channel, months=month_choices(filt.start, filt.end),
                           hint=f"By default the 12 months to {last_complete_month():%Y-%m}, the last complete month.")
     hidden_channel = [] if with_channel else [dcc.Store(id=f"{page_id}-channel", data=filt.channel)]
+    datasets = [dataset] if dataset else list(DATASET_NAMES)
+    analytics = services().analytics
+    versions = dict(zip(datasets, analytics.versions(datasets), strict=True))
+    live = html.Div(
+        [html.Span("Live", id=f"{page_id}-live-status", className="live-status", role="status"),
+         dcc.Checklist(id=f"{page_id}-live-pause", options=[{"label": " Pause live updates", "value": "paused"}],
+                       value=[], className="live-pause", inputClassName="live-pause-input")],
+        className="live-bar",
+    )
     return html.Div(
         [
             html.Div(nav(scope, path, search), id=f"{page_id}-nav"),
             html.Main(
                 [
                     html.Div([html.H1(title, className="page-title"),
-                              html.Div(freshness(dataset), id=f"{page_id}-freshness")], className="page-header"),
+                              html.Div(freshness(dataset), id=f"{page_id}-freshness"), live],
+                             className="page-header"),
                     controls,
                     html.Div(notices_banner(selection.notices), id=f"{page_id}-notices"),
                     unmasked_switch(page_id, allowed=scope.can("view_unmasked")),
@@ -96,6 +141,12 @@ def page_frame(page_id: str, path: str, title: str, query: Mapping[str, Any], bo
             *hidden_channel,
             dcc.Store(id=f"{page_id}-search", data=search),
             dcc.Store(id=f"{page_id}-url-sync"),
+            dcc.Store(id=f"{page_id}-versions", data=versions),
+            dcc.Store(id=f"{page_id}-live-datasets", data=datasets),
+            dcc.Store(id=f"{page_id}-as-of"),
+            dcc.Store(id=f"{page_id}-release", data=analytics.cache.release_seconds if analytics.policy.enabled else 0),
+            dcc.Interval(id=f"{page_id}-live-poll", interval=LIVE_POLL_MS),
+            dcc.Interval(id=f"{page_id}-live-clock", interval=1000),
         ],
         className="page-root",
     )
@@ -120,10 +171,19 @@ def month_choices(start: date, end: date) -> list[date]:
     return sorted({add_months(last, -i) for i in range(MONTH_SPAN)} | {start, end})
 
 
-def freshness(dataset: str | None) -> html.Div:
+def freshness(dataset: str | None, *, unmasked: bool = False) -> html.Div:
     """'Data as of <time>' of a dataset's view, or of the oldest of them (None)."""
+    return freshness_banner(data_as_of(dataset, unmasked=unmasked))
+
+
+def data_as_of(dataset: str | None, *, unmasked: bool = False) -> datetime | None:
     analytics = services().analytics
-    return freshness_banner(analytics.oldest_as_of() if dataset is None else analytics.as_of().get(dataset))
+    return (analytics.oldest_as_of(unmasked=unmasked) if dataset is None
+            else analytics.as_of(unmasked=unmasked).get(dataset))
+
+
+def iso(stamp: datetime | None) -> str | None:
+    return stamp.isoformat() if stamp is not None else None
 
 
 def register_url_sync(page_id: str, path: str, *, with_channel: bool = False) -> None:
@@ -147,6 +207,16 @@ def register_url_sync(page_id: str, path: str, *, with_channel: bool = False) ->
         return search, nav(scope, path, search) if scope is not None else None, None
 
     clientside_callback(_REPLACE_URL_JS, Output(f"{page_id}-url-sync", "data"), Input(f"{page_id}-search", "data"))
+
+    clientside_callback(_LIVE_POLL_JS, Output(f"{page_id}-versions", "data"),
+                        Input(f"{page_id}-live-poll", "n_intervals"), State(f"{page_id}-unmasked", "value"),
+                        State(f"{page_id}-live-pause", "value"), State(f"{page_id}-versions", "data"),
+                        State(f"{page_id}-live-datasets", "data"), prevent_initial_call=True)
+    clientside_callback(_LIVE_CLOCK_JS, Output(f"{page_id}-live-status", "children"),
+                        Input(f"{page_id}-live-clock", "n_intervals"), Input(f"{page_id}-as-of", "data"),
+                        Input(f"{page_id}-live-pause", "value"), State(f"{page_id}-release", "data"))
+    clientside_callback(_LIVE_PAUSE_JS, Output(f"{page_id}-live-poll", "disabled"),
+                        Input(f"{page_id}-live-pause", "value"))
 
     @callback(
         Output(f"{page_id}-unmasked-banner", "children"),

@@ -13,13 +13,13 @@ from auth.context import services
 from auth.errors import AuthError
 from auth.selection import Selection
 from components.export_menu import report_button
-from components.layout import chart_card, empty_state, notices_banner
+from components.layout import chart_card, empty_state, freshness_banner, notices_banner
 from components.overview import kpi_tiles
 from components.registry import PAGES
 from data.filters import FilterError, previous_period
 from data.queries import DATASET_NAMES
 from pages.chart_page import register_exports
-from pages.frame import freshness, page_frame, raw_filters, register_url_sync, select, signed_out_page
+from pages.frame import data_as_of, iso, page_frame, raw_filters, register_url_sync, select, signed_out_page
 
 PAGE = PAGES["overview"]
 PAGE_ID, PATH = PAGE.page_id, PAGE.path
@@ -58,21 +58,24 @@ def tiles_json(selection: Selection) -> tuple[dict[str, Any], bool]:
     Output(f"{PAGE_ID}-status", "children"),
     Output(f"{PAGE_ID}-freshness", "children"),
     Output(f"{PAGE_ID}-notices", "children", allow_duplicate=True),
+    Output(f"{PAGE_ID}-as-of", "data"),
     Input(f"{PAGE_ID}-facility", "value"),
     Input(f"{PAGE_ID}-start", "value"),
     Input(f"{PAGE_ID}-end", "value"),
     Input(f"{PAGE_ID}-unmasked", "value"),
+    Input(f"{PAGE_ID}-versions", "data"),
     prevent_initial_call="initial_duplicate",
 )
-def update(facility_ids: Any, start: Any, end: Any, unmasked: Any = None) -> tuple[Any, ...]:
+def update(facility_ids: Any, start: Any, end: Any, unmasked: Any = None, _versions: Any = None) -> tuple[Any, ...]:
     try:
         selection = select(raw_filters(facility_ids, start, end), page_id=PAGE_ID, with_channel=False,
                            unmasked=unmasked)
     except (AuthError, FilterError) as exc:
-        return None, empty_state(str(exc), hint=None), no_update, no_update
+        return None, empty_state(str(exc), hint=None), no_update, no_update, no_update
     tiles, has_data = tiles_json(selection)
     notices = notices_banner(selection.notices) if selection.notices else no_update
-    return tiles, None if has_data else empty_state(), freshness(None), notices
+    stamp = data_as_of(None, unmasked=selection.unmasked)
+    return tiles, None if has_data else empty_state(), freshness_banner(stamp), notices, iso(stamp)
 
 
 register_url_sync(PAGE_ID, PATH)

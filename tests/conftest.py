@@ -147,6 +147,7 @@ def app(seeded_url: str):
         secret_key="test-secret-key-not-for-production",
         session_cookie_secure=False,
         scheduler_enabled=False,
+        masked_release_interval=0,  # tests that release masked data in batches make their own services
         demo=False,
     )
     dash_app = create_app(settings)
@@ -235,7 +236,7 @@ def own_db(make_database: Callable[[], str], app, monkeypatch: pytest.MonkeyPatc
     from cachelib import SimpleCache
 
     from auth.context import services_of
-    from data.cache import DatasetCache, LocalGeneration
+    from data.cache import DatasetCache, LocalVersions
     from data.engine import psycopg_connection
     from data.jobs import RefreshJobs
     from data.masking import MaskPolicy
@@ -245,9 +246,9 @@ def own_db(make_database: Callable[[], str], app, monkeypatch: pytest.MonkeyPatc
     engine = get_engine(url)
     with psycopg_connection(engine) as conn:
         conn.execute("insert into recruiting.facilities (id, name) values (1, 'Harbor General')")
-    service = AnalyticsService(engine, DatasetCache(SimpleCache(), LocalGeneration(), 300),
+    service = AnalyticsService(engine, DatasetCache(SimpleCache(), LocalVersions(), 300),
                                MaskPolicy(enabled=True, threshold=5))
-    jobs = RefreshJobs(engine, on_success=service.cache.generation.bump)
+    jobs = RefreshJobs(engine, on_success=lambda views: service.data_changed(dict.fromkeys(views)))
     bound = services_of(app.server)
     for name, value in (("engine", engine), ("analytics", service), ("jobs", jobs)):
         monkeypatch.setattr(bound, name, value)

@@ -208,3 +208,24 @@ def test_health_and_openapi(viewer):
         assert {"finished_at", "changes", "groups"} <= set(live["last_batch"])
     doc = get(viewer, "/api/v1/openapi.json")
     assert doc["openapi"].startswith("3.") and "/api/v1/analytics/pipeline" in doc["paths"]
+
+
+def test_the_live_poll_answers_from_the_data_versions_without_the_database(app, viewer, monkeypatch):
+    """An open page polls /api/v1/live every few seconds: no database read, not even for the user."""
+    from data.engine import get_engine
+
+    bound = services_of(app.server)
+    before = get(viewer, "/api/v1/live")
+    assert set(before["versions"]) == {"pipeline", "compliance", "revenue", "outreach"}
+    nowhere = get_engine("postgresql+psycopg://postgres@127.0.0.1:1/nowhere")
+    monkeypatch.setattr(bound, "engine", nowhere)
+    monkeypatch.setattr(bound.analytics, "engine", nowhere)
+    bound.analytics.data_changed({"revenue": (1,)})
+    after = get(viewer, "/api/v1/live?unmasked=1")
+    assert after["versions"]["revenue"] == before["versions"]["revenue"] + 1
+    assert after["release_seconds"] == 0
+
+
+def test_the_live_poll_needs_a_session(app):
+    anonymous = app.server.test_client()
+    assert anonymous.get("/api/v1/live").status_code == 401

@@ -1,7 +1,7 @@
 """Two real gunicorn servers sharing only PostgreSQL and Redis behave as one (docs/SCALING.md).
 
 A session signed in on A is valid on B, a dataset cached by A is a hit on B, a refresh started on A bumps the data
-generation both report, and failed sign-ins count against one limit whichever process answers them. Each server
+data version both report, and failed sign-ins count against one limit whichever process answers them. Each server
 runs `dashboard/gunicorn_conf.py` with one worker, behind a pretend proxy (PROXY_FIX_HOPS=1, a random client address
 per run) so other tests' sign-in failures from 127.0.0.1 never share this test's per-address limit.
 """
@@ -183,16 +183,15 @@ def test_cache_entry_written_by_one_process_is_a_hit_on_the_other(
     assert b_rows
     assert b_after["misses"] == b_before["misses"], "B computed nothing: A's entry was there"
     assert b_after["hits"] > b_before["hits"]
-    generation = b_after["generation"]
     namespace = database_namespace(cluster["url"])
-    keys = redis.Redis.from_url(redis_url).keys(f"*{KEY_PREFIX}:{namespace}:g{generation}:*revenue*")
+    keys = redis.Redis.from_url(redis_url).keys(f"{KEY_PREFIX}:{namespace}:revenue:masked:*")
     assert keys, "the masked revenue view is stored in the shared Redis"
 
 
-def test_refresh_on_one_process_bumps_the_generation_both_see(cluster: dict, browser: Browser) -> None:
+def test_refresh_on_one_process_bumps_the_data_version_both_see(cluster: dict, browser: Browser) -> None:
     a, b = cluster["A"], cluster["B"]
     assert browser.login(b, cluster["admin"], PASSWORD) == 302
-    before = {name: browser.json(base, "/api/v1/analytics/health")["cache"]["generation"]
+    before = {name: browser.json(base, "/api/v1/analytics/health")["versions"]["pipeline"]
               for name, base in (("A", a), ("B", b))}
     assert before["A"] == before["B"]
     job = browser.json(a, "/api/v1/analytics/refresh", json_body={"views": ["pipeline"]})
@@ -205,7 +204,7 @@ def test_refresh_on_one_process_bumps_the_generation_both_see(cluster: dict, bro
     assert status["status"] == "succeeded", status
     # The bump follows the job's rows by a moment (it runs after the refresh returns, in A's job thread).
     while time.monotonic() < deadline:
-        after = {name: browser.json(base, "/api/v1/analytics/health")["cache"]["generation"]
+        after = {name: browser.json(base, "/api/v1/analytics/health")["versions"]["pipeline"]
                  for name, base in (("A", a), ("B", b))}
         if after["A"] > before["A"]:
             break

@@ -1,18 +1,18 @@
 import pytest
 from cachelib import SimpleCache
 
-from data.cache import DatasetCache, LocalGeneration, RedisGeneration, database_namespace
+from data.cache import SCHEMA_VERSION, DatasetCache, LocalVersions, RedisVersions, database_namespace
 
 
-def test_a_bump_retires_every_key_and_hits_and_misses_are_counted():
-    cache = DatasetCache(SimpleCache(), LocalGeneration(), 60, namespace="db1")
+def test_keys_carry_the_schema_version_and_hits_and_misses_are_counted():
+    cache = DatasetCache(SimpleCache(), LocalVersions(), 60, namespace="db1")
+    assert cache.key("pipeline").startswith(f"recruit:{SCHEMA_VERSION}:db1:")
     calls = []
     compute = lambda: calls.append(1) or "value"  # noqa: E731
-    assert cache.get_or_compute(("pipeline", "masked"), compute) == "value"
-    assert cache.get_or_compute(("pipeline", "masked"), compute) == "value"
+    assert cache.get_or_compute(("pipeline", "masked", "v0"), compute) == "value"
+    assert cache.get_or_compute(("pipeline", "masked", "v0"), compute) == "value"
     assert (cache.hits, cache.misses, len(calls)) == (1, 1, 1)
-    cache.generation.bump()
-    cache.get_or_compute(("pipeline", "masked"), compute)
+    cache.get_or_compute(("pipeline", "masked", "v1"), compute)
     assert (cache.misses, len(calls)) == (2, 2)
     cache.get_or_compute(("totals", "selection"), compute, layer="selections")
     stats = cache.stats()
@@ -25,13 +25,13 @@ def test_databases_never_share_keys_or_generations(redis_url):
     second = database_namespace("postgresql+psycopg://postgres@127.0.0.1:5432/db_two")
     assert first != second
     assert first == database_namespace("postgresql+psycopg://postgres:secret@127.0.0.1:5432/db_one")
-    one, two = RedisGeneration(redis_url, first + "t"), RedisGeneration(redis_url, second + "t")
-    before = two.current()
-    one.bump()
-    assert two.current() == before
+    one, two = RedisVersions(redis_url, first + "t"), RedisVersions(redis_url, second + "t")
+    before = two.current(["pipeline"])
+    one.bump("pipeline", [3])
+    assert two.current(["pipeline"]) == before
     backend = SimpleCache()
-    a = DatasetCache(backend, LocalGeneration(), 60, namespace=first)
-    b = DatasetCache(backend, LocalGeneration(), 60, namespace=second)
+    a = DatasetCache(backend, LocalVersions(), 60, namespace=first)
+    b = DatasetCache(backend, LocalVersions(), 60, namespace=second)
     a.get_or_compute(("pipeline",), lambda: "from one")
     assert b.get_or_compute(("pipeline",), lambda: "from two") == "from two"
 
@@ -39,3 +39,23 @@ def test_databases_never_share_keys_or_generations(redis_url):
 @pytest.mark.parametrize("url", ["postgresql+psycopg://postgres:@/postgres?host=/tmp/pgdata"])
 def test_socket_urls_have_a_namespace(url):
     assert len(database_namespace(url)) == 12
+
+
+@pytest.mark.parametrize("kind", ["local", "redis"])
+def test_versions_record_which_facilities_changed_and_fix_each_release_slot(kind, request):
+    if kind == "redis":
+        import uuid
+
+        versions = RedisVersions(request.getfixturevalue("redis_url"), uuid.uuid4().hex[:12])
+    else:
+        versions = LocalVersions()
+    assert versions.current(["pipeline", "revenue"]) == [0, 0]
+    assert versions.bump("pipeline", [3, 1]) == 1
+    assert versions.bump("pipeline", [2]) == 2
+    assert versions.changed("pipeline", 0, 2) == {1, 2, 3}
+    assert versions.changed("pipeline", 2, 2) == set()
+    versions.bump("pipeline", None)
+    assert versions.changed("pipeline", 1, 3) is None  # a full refresh changed everything
+    assert versions.released("pipeline", 7) == 3
+    versions.bump("pipeline", [1])
+    assert versions.released("pipeline", 7) == 3 and versions.released("pipeline", 8) == 4

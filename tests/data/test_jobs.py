@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from data.cache import LocalGeneration
+from data.cache import LocalVersions
 from data.engine import psycopg_connection
 from data.jobs import RefreshJobs, job_status, recent_runs
 from data.queries import fetch_dataset
@@ -28,15 +28,17 @@ def add_application(engine) -> None:
 
 
 def test_a_job_runs_in_the_background_bumps_the_generation_once_and_shows_new_data(empty_engine):
-    generation = LocalGeneration()
-    jobs = RefreshJobs(empty_engine, on_success=generation.bump)
+    generation = LocalVersions()
+    announced = []
+    jobs = RefreshJobs(empty_engine, on_success=lambda views: announced.append(views) or generation.bump("all", None))
     add_application(empty_engine)
     job, already_running = jobs.submit(["all"], trigger="button", user_id=None)
     assert not already_running and job.status in ("queued", "running", "succeeded")
     assert job.views == ["pipeline", "compliance", "revenue", "outreach"]
     done = wait_for(empty_engine, job.job_id)
     assert done.status == "succeeded" and done.duration_ms is not None and done.error is None
-    assert generation.current() == 1
+    assert generation.current(["all"]) == [1]
+    assert announced == [["pipeline", "compliance", "revenue", "outreach"]]
     assert fetch_dataset(empty_engine, "pipeline")["applications"].tolist() == [1]
     assert {r["trigger"] for r in recent_runs(empty_engine)} == {"button"}
 

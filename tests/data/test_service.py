@@ -1,9 +1,10 @@
 from datetime import date
 
+import pandas as pd
 import pytest
 from cachelib import SimpleCache
 
-from data.cache import DatasetCache, LocalGeneration
+from data.cache import DatasetCache, LocalVersions
 from data.filters import DataFilter
 from data.masking import MaskPolicy
 from data.service import AnalyticsService, ScopeRequired
@@ -11,7 +12,7 @@ from data.service import AnalyticsService, ScopeRequired
 
 @pytest.fixture
 def service(seeded_engine):
-    return AnalyticsService(seeded_engine, DatasetCache(SimpleCache(), LocalGeneration(), 300), MaskPolicy())
+    return AnalyticsService(seeded_engine, DatasetCache(SimpleCache(), LocalVersions(), 300), MaskPolicy())
 
 
 def selection(*facilities: int) -> DataFilter:
@@ -44,9 +45,46 @@ def test_a_selection_needs_an_explicit_scope(service):
 
 def test_after_a_refresh_the_views_are_already_masked_for_the_next_reader(service):
     service.masked_view("pipeline")
-    generation = service.cache.generation.current()
-    service.refreshed()
-    assert service.cache.generation.current() == generation + 1
+    before = service.cache.versions.current(["pipeline", "outreach"])
+    service.data_changed({"pipeline": None, "outreach": None}, warm=True)
+    assert service.cache.versions.current(["pipeline", "outreach"]) == [v + 1 for v in before]
     misses = service.cache.misses
     service.select("outreach", selection(1))
     assert service.cache.misses == misses, "the first read after the refresh found the masked view cached"
+
+
+def test_a_change_to_one_view_leaves_the_others_cached(service):
+    service.kpis(selection(1))
+    service.aggregate("compliance", selection(1), ["month"])
+    service.data_changed({"pipeline": (1,)})
+    misses = service.cache.misses
+    service.aggregate("compliance", selection(1), ["month"])
+    assert service.cache.misses == misses, "compliance did not change"
+    service.kpis(selection(1))
+    assert service.cache.misses > misses, "the kpis read pipeline, which changed"
+
+
+def test_re_masking_only_the_changed_facilities_gives_the_full_masking(service, seeded_engine):
+    from data.masking import mask
+    from data.queries import fetch_dataset
+    from data.specs import DATASETS
+
+    before = service.masked_view("revenue").frame
+    service.data_changed({"revenue": (2, 5)})
+    patched = service.masked_view("revenue").frame
+    full = mask(fetch_dataset(seeded_engine, "revenue"), DATASETS["revenue"], service.policy).frame
+    pd.testing.assert_frame_equal(patched, full)
+    assert patched is not before
+
+
+def test_masked_data_is_released_at_most_once_per_interval(seeded_engine, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("data.cache.time.time", lambda: clock[0])
+    cache = DatasetCache(SimpleCache(), LocalVersions(), 300, release_seconds=60)
+    released = AnalyticsService(seeded_engine, cache, MaskPolicy())
+    assert released.versions(["pipeline"]) == (0,)
+    released.data_changed({"pipeline": (1,)})
+    assert released.versions(["pipeline"]) == (0,), "masked readers keep the slot's release"
+    assert released.versions(["pipeline"], unmasked=True) == (1,), "admins' unmasked view follows every change"
+    clock[0] += 60
+    assert released.versions(["pipeline"]) == (1,), "the next slot releases the change"

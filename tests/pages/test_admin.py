@@ -37,7 +37,7 @@ def poll_until(dash_call: DashCaller, job_id: str, words: str, timeout: float = 
 def test_button_starts_a_job_and_a_second_press_returns_it(own_db: OwnDatabase, dash_call: DashCaller, auth) -> None:
     admin = own_db.user("admin")
     auth.login(admin.email, PASSWORD)
-    generation = own_db.service.cache.generation.current()
+    generation = own_db.service.cache.versions.current(["pipeline"])
     with own_db.table_locked("recruiting.applications"):
         pressed = dash_call("admin-job", {"admin-refresh-pipeline.n_clicks": 1})
         job_id = pressed["admin-job"]
@@ -57,7 +57,7 @@ def test_button_starts_a_job_and_a_second_press_returns_it(own_db: OwnDatabase, 
     out = poll_until(dash_call, job_id, "succeeded in")
     assert "Pipeline: succeeded in" in text_of(out["admin-status"])
     assert out["admin-refresh-pipeline"] is False and out["admin-interval"] == 10_000
-    assert own_db.service.cache.generation.current() != generation, "a refresh bumps the data generation"
+    assert own_db.service.cache.versions.current(["pipeline"]) != generation, "a refresh bumps the data version"
 
     history = find(out["admin-runs"], "admin-runs-table")
     rows = [[text_of(cell) for cell in row["props"]["children"]] for row in history["props"]["children"][1]

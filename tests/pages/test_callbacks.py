@@ -20,7 +20,7 @@ from auth.context import services_of
 from components.figures import field_view
 from components.overview import TILES, change_vs_previous, tile_text
 from components.theme import channel_label
-from data.cache import DatasetCache, LocalGeneration
+from data.cache import DatasetCache, LocalVersions
 from data.engine import get_engine, psycopg_connection
 from data.filters import build_filter, previous_period
 from data.masking import MaskPolicy
@@ -318,7 +318,7 @@ def own_database(make_database: Callable[[], str], app: Any, monkeypatch: pytest
     engine = get_engine(make_database())
     seed(engine, SeedConfig(applications=400, facilities=2, months=3, seed=3, now=datetime(2026, 6, 15, tzinfo=UTC)))
     refresh_views(engine, ["all"], trigger="cli")
-    cache = DatasetCache(SimpleCache(), LocalGeneration(), 300)
+    cache = DatasetCache(SimpleCache(), LocalVersions(), 300)
     own = AnalyticsService(engine, cache, MaskPolicy(enabled=True, threshold=5))
     monkeypatch.setattr(services_of(app.server), "engine", engine)
     monkeypatch.setattr(services_of(app.server), "analytics", own)
@@ -341,7 +341,7 @@ def test_refresh_and_generation_bump_show_new_data(
     stale = drawn(dash_call("pipeline-funnel", inputs)["pipeline-by-month"], "applications")[0]
     assert stale == before, "the cached generation still serves the old data"
 
-    own_database.cache.generation.bump()
+    own_database.data_changed({"pipeline": None})
     misses = own_database.cache.misses
     after = drawn(dash_call("pipeline-funnel", inputs)["pipeline-by-month"], "applications")[0]
     assert own_database.cache.misses > misses
