@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-Kind = Literal["text", "int", "percent", "currency", "days", "score", "change", "month", "date", "datetime"]
+Display = Literal["text", "int", "percent", "currency", "days", "score", "change", "month", "date", "datetime"]
 
 MISSING = "—"
 NO_DATA_MESSAGE = "No data for this selection"
@@ -166,7 +166,7 @@ def fmt_datetime(value: Any) -> str:
     return ts.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def fmt_value(value: Any, kind: Kind) -> str:
+def fmt_value(value: Any, kind: Display) -> str:
     """Format a value by kind; missing values are '—'."""
     if kind == "text":
         return MISSING if is_missing(value) else str(value)

@@ -1,6 +1,6 @@
 """Outreach figures from the outreach totals (data.totals): response and conversion rate by channel, messages by
 channel and month, response rate by channel and facility. Every channel keeps its colour and its place in the
-legend (`theme.CHANNELS`)."""
+legend (`theme.CHANNEL_ORDER`)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ RATES = ("response_rate", "conversion_rate")
 def channel_order(channels: Iterable[str]) -> list[str]:
     """Known channels in their fixed order, then any others alphabetically."""
     present = {str(c) for c in channels if isinstance(c, str)}
-    return [c for c in theme.CHANNELS if c in present] + sorted(present - set(theme.CHANNELS))
+    return [c for c in theme.CHANNEL_ORDER if c in present] + sorted(present - set(theme.CHANNEL_ORDER))
 
 
 def rates_by_channel(by_channel: pd.DataFrame, *, threshold: int,

@@ -56,7 +56,8 @@ SEVERITY_COLORS = {
 }
 SEVERITY_LABELS = {"low": "Low", "medium": "Medium", "high": "High", "critical": "Critical"}
 
-CHANNELS = ("email", "sms", "phone", "job_board", "referral", "direct")
+# Every channel an application or a message can carry, in the order legends and axes show them.
+CHANNEL_ORDER = ("email", "sms", "phone", "job_board", "referral", "direct")
 CHANNEL_COLORS = {
     "email": OKABE_ITO["blue"],
     "sms": OKABE_ITO["orange"],

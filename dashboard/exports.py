@@ -110,7 +110,7 @@ class Exporter:
         content = report_pdf(Report(
             title=f"{page.title} report",
             stamp=stamp,
-            kpis=kpi_tiles(kpis, previous),
+            kpis=report_tiles(kpis, previous),
             charts=[(c.title, png) for c, png in zip(page.charts, images, strict=True)],
             tables=tables,
             footnotes=footnotes(k, masked=not unmasked),
@@ -170,7 +170,7 @@ class Exporter:
                               "unmasked": selection.unmasked}, ip=client_ip())
 
 
-def kpi_tiles(row: dict[str, Any], previous: dict[str, Any] | None = None) -> list[KpiTile]:
+def report_tiles(row: dict[str, Any], previous: dict[str, Any] | None = None) -> list[KpiTile]:
     """The overview's headline tiles as text, written as on the page; with `previous`, each value that can be
     compared notes its change against the previous period of equal length."""
     tiles = []

@@ -11,8 +11,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TEXT_SUFFIXES = {".py", ".md", ".sql", ".toml", ".yaml", ".yml", ".cfg", ".ini", ".txt", ".css", ".js", ".html"}
 TEXT_NAMES = {"Dockerfile", "Procfile"}
-# Rewritten on another branch, which fixes its citations; drop the mark below when that rewrite lands.
-BEING_REWRITTEN = "docs/PRIVACY.md"
 SECTION_SIGN = "\u00a7"
 CITED_DOCUMENT = re.compile(r"[\w./-]*[\w-]+\.md\b")
 
@@ -45,13 +43,9 @@ def documents() -> set[str]:
 
 
 def test_every_cited_document_is_in_the_repository(documents: set[str]) -> None:
-    files = [path for path in repository_files() if path.relative_to(ROOT).as_posix() != BEING_REWRITTEN]
+    files = repository_files()
     assert len(files) > 50 and ROOT / "README.md" in files
     problems = {path.relative_to(ROOT).as_posix(): found for path in files
                 if (found := dangling_citations(path, documents))}
     assert problems == {}
 
-
-@pytest.mark.xfail(strict=True, reason=f"{BEING_REWRITTEN} is being rewritten on another branch")
-def test_the_privacy_document_cites_only_documents_in_the_repository(documents: set[str]) -> None:
-    assert dangling_citations(ROOT / BEING_REWRITTEN, documents) == []

@@ -20,7 +20,7 @@ def test_new_figures_carry_the_template_and_title():
 def test_severity_and_channel_colours_are_fixed_and_distinct():
     assert list(theme.SEVERITY_COLORS) == ["low", "medium", "high", "critical"]
     assert len(set(theme.SEVERITY_COLORS.values())) == 4
-    assert len(set(theme.CHANNEL_COLORS.values())) == len(theme.CHANNELS)
+    assert len(set(theme.CHANNEL_COLORS.values())) == len(theme.CHANNEL_ORDER)
     assert theme.channel_color("email") == "#0072B2"
     assert theme.channel_color("carrier_pigeon") == theme.NEUTRAL_COLOR
     assert theme.channel_label("job_board") == "Job board"
