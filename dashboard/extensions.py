@@ -24,7 +24,8 @@ def init_services(server: Flask, settings: Settings) -> AppServices:
     """Flask-Caching (Redis when REDIS_URL is set, else in-process), the analytics service, refresh jobs and, when
     SCHEDULER_ENABLED, the in-process scheduler and live refresh; bound to `server`."""
     if settings.redis_url:
-        config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url}
+        # Our keys carry their own "recruit:<schema version>:<database>" prefix; Flask-Caching's would hide it.
+        config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url, "CACHE_KEY_PREFIX": ""}
     else:
         if not settings.demo:  # the demo is one process: an in-process cache is exactly right there
             log.warning("REDIS_URL is not set: using an in-process cache; processes will not share cached data "
