@@ -20,13 +20,17 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
+import cProfile
 import os
+import pstats
 import re
 import statistics
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -65,6 +69,12 @@ class Caller:
         if answer.status_code != 302:
             raise SystemExit(f"sign-in failed for {email}: {answer.status_code}")
 
+    def get(self, path: str) -> bytes:
+        answer = self.client.get(path)
+        if answer.status_code != 200:
+            raise SystemExit(f"{path}: HTTP {answer.status_code}: {answer.get_data(as_text=True)[:300]}")
+        return answer.get_data()
+
     def call(self, output_id: str, inputs: dict[str, Any]) -> None:
         key = next(k for k in self.app.callback_map if f"{output_id}." in k)
         parts = [p.rsplit(".", 1) for p in key.strip(".").split("...")]
@@ -83,13 +93,22 @@ class Caller:
             raise SystemExit(f"{output_id}: HTTP {answer.status_code}: {answer.get_data(as_text=True)[:300]}")
 
 
-def timings(fn: Callable[[], None], before: Callable[[], None], repeat: int) -> list[float]:
+def timings(fn: Callable[[], None], before: Callable[[], None], repeat: int, *, profile: bool = False
+            ) -> list[float]:
     out = []
+    profiler = cProfile.Profile() if profile else None
     for _ in range(repeat):
         before()
         started = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         fn()
+        if profiler is not None:
+            profiler.disable()
         out.append((time.perf_counter() - started) * 1000)
+    if profiler is not None:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
     return out
 
 
@@ -106,6 +125,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--database", help="use this existing, seeded and refreshed database instead of seeding one")
+    parser.add_argument("--profile", metavar="PAGE",
+                        help="also print a cProfile of PAGE's cold calls (PAGE-warm: its warm calls; api-DATASET)")
+    parser.add_argument("--only", help="measure only these pages/API datasets (comma-separated names)")
     args = parser.parse_args()
 
     server = parse_database_url(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
@@ -129,6 +151,9 @@ def main() -> None:
             secret_key=uuid.uuid4().hex,
             session_cookie_secure=False,
             scheduler_enabled=False,
+            # Masked data follows every change: otherwise a version bump is not seen until the next release slot
+            # and a "cold" call would read the masked views cached before it.
+            masked_release_interval=0,
         )
         app = create_app(settings)
         service = services_of(app.server).analytics
@@ -140,25 +165,44 @@ def main() -> None:
         end = current_month()
         span = {"start": f"{add_months(end, -11):%Y-%m}", "end": f"{end:%Y-%m}"}
         rows = []
+        only = set(args.only.split(",")) if args.only else None
+        cold_before = lambda: service.data_changed(dict.fromkeys(DATASET_NAMES))  # noqa: E731
         for page, (output_id, extra, role) in CALLBACKS.items():
+            if only and page.split(" ")[0] not in only:
+                continue
             prefix = output_id.split("-")[0]
             inputs = {f"{prefix}-facility": [], f"{prefix}-start": span["start"], f"{prefix}-end": span["end"], **extra}
 
             def call(caller: Caller = callers[role], oid: str = output_id, values: dict = inputs) -> None:
                 caller.call(oid, values)
 
-            cold = timings(call, lambda: service.data_changed(dict.fromkeys(DATASET_NAMES)), args.repeat)
+            cold = timings(call, cold_before, args.repeat, profile=args.profile == page)
             call()
-            warm = timings(call, lambda: None, args.repeat)
+            warm = timings(call, lambda: None, args.repeat, profile=args.profile == f"{page}-warm")
             rows.append((page, cold, warm))
-        print(f"\n{args.applications:,} applications, {args.facilities} facilities, {args.months} months; "
-              f"12-month range, all facilities; {args.repeat} runs each; cache: "
-              f"{'Redis' if settings.redis_url else 'in-process'}\n")
+        query = urlencode({"start": span["start"], "end": span["end"]})
+        for dataset in (*DATASET_NAMES, "kpis"):
+            if only and f"api-{dataset}" not in only and "api" not in only:
+                continue
+
+            def fetch(caller: Caller = callers["viewer"], path: str = f"/api/v1/analytics/{dataset}?{query}"
+                      ) -> None:
+                caller.get(path)
+
+            cold = timings(fetch, cold_before, args.repeat, profile=args.profile == f"api-{dataset}")
+            fetch()
+            warm = timings(fetch, lambda: None, max(args.repeat, 20))
+            rows.append((f"API /api/v1/analytics/{dataset}", cold, warm))
+        load = os.getloadavg()
+        print(f"\n{args.applications if not args.database else args.database} applications, {args.facilities} "
+              f"facilities, {args.months} months; 12-month range, all facilities; {args.repeat} runs each; cache: "
+              f"{'Redis' if settings.redis_url else 'in-process'}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, nproc "
+              f"{os.cpu_count()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
         print("| page callback | cold median | cold p95 | warm median | warm p95 |")
         print("| --- | ---: | ---: | ---: | ---: |")
         for page, cold, warm in rows:
             print(f"| {page} | {statistics.median(cold):.0f} ms | {p95(cold):.0f} ms | "
-                  f"{statistics.median(warm):.0f} ms | {p95(warm):.0f} ms |")
+                  f"{statistics.median(warm):.1f} ms | {p95(warm):.1f} ms |")
     finally:
         dispose_all()
         if not args.keep and not args.database:

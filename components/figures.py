@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -92,9 +93,9 @@ class FieldView:
     def name(self) -> str:
         return self.column.name
 
-    @property
+    @cached_property
     def partial(self) -> np.ndarray:
-        """Shown as a point, but built without some hidden numbers."""
+        """Shown as a point, but built without some hidden numbers (worked out once: callers index it per row)."""
         return (self.shown == Shown.POINT) & (self.low != self.high) & ~np.isnan(self.low)
 
     def only(self, *kinds: Shown) -> np.ndarray:
