@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 
-from flask import Flask
+from flask import Flask, g, has_request_context
 from flask_caching import Cache
 
 from auth.context import AppServices, bind_services
@@ -18,6 +18,16 @@ from data.masking import MaskPolicy
 from data.service import AnalyticsService
 
 log = logging.getLogger(__name__)
+
+
+def request_memo() -> dict | None:
+    """A dict living as long as the current request (flask.g), or None outside a request."""
+    if not has_request_context():
+        return None
+    memo = g.get("recruit_memo")
+    if memo is None:
+        memo = g.recruit_memo = {}
+    return memo
 
 
 def init_services(server: Flask, settings: Settings) -> AppServices:
@@ -40,6 +50,7 @@ def init_services(server: Flask, settings: Settings) -> AppServices:
         DatasetCache(cache.cache, data_versions(settings.redis_url, namespace), settings.analytics_cache_ttl,
                      namespace=namespace, release_seconds=settings.masked_release_interval),
         MaskPolicy(enabled=settings.hipaa_mode, threshold=settings.hipaa_min_threshold),
+        request_memo=request_memo,
     )
     jobs = RefreshJobs(engine, on_success=lambda views: analytics.data_changed(dict.fromkeys(views), warm=True))
     schedule = live = None

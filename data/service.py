@@ -49,10 +49,15 @@ class Selection:
 
 
 class AnalyticsService:
-    def __init__(self, engine: Engine, cache: DatasetCache, policy: MaskPolicy) -> None:
+    def __init__(self, engine: Engine, cache: DatasetCache, policy: MaskPolicy,
+                 request_memo: Callable[[], dict[Any, Any] | None] | None = None) -> None:
         self.engine = engine
         self.cache = cache
         self.policy = policy
+        # A dict that lives as long as the current web request (None outside one): the data versions are read from
+        # Redis once per request (one MGET, not one per cache lookup), and a selection is narrowed once per request
+        # however many totals read it. It also keeps every figure of one answer at the same data versions.
+        self.request_memo = request_memo or (lambda: None)
         self._released: dict[tuple[str, int], int] = {}
         self._last_built: dict[tuple[str, str], int] = {}
 
@@ -60,7 +65,7 @@ class AnalyticsService:
         """The data version each dataset is read at: the current one for unmasked data; for masked data the one
         its release slot started with (every process agrees on it, and it stays fixed for the slot)."""
         if unmasked or not self.policy.enabled or self.cache.release_seconds <= 0:
-            return tuple(self.cache.versions.current(list(datasets)))
+            return tuple(self._current(datasets))
         slot = self.cache.release_slot()
         out = []
         for dataset in datasets:
@@ -69,6 +74,18 @@ class AnalyticsService:
                 self._released[key] = self.cache.versions.released(dataset, slot)
             out.append(self._released[key])
         return tuple(out)
+
+    def _current(self, datasets: Sequence[str]) -> list[int]:
+        """The current data versions, read once per request (all views in one MGET)."""
+        memo = self.request_memo()
+        if memo is None:
+            return list(self.cache.versions.current(list(datasets)))
+        known = memo.get("versions")
+        if known is None or any(d not in known for d in datasets):
+            names = list(dict.fromkeys([*DATASET_NAMES, *datasets]))
+            known = dict(zip(names, self.cache.versions.current(names), strict=True))
+            memo["versions"] = known
+        return [known[d] for d in datasets]
 
     def masked_view(self, dataset: str, *, unmasked: bool = False) -> MaskResult:
         """The whole view, masked (or, for an admin who asked, with suppression off), from the cache."""
@@ -105,6 +122,9 @@ class AnalyticsService:
         refresh finds them ready (in Redis, for every process)."""
         for view, facility_ids in changes.items():
             self.cache.versions.bump(view, facility_ids)
+        memo = self.request_memo()
+        if memo is not None:
+            memo.clear()
         if warm:
             for dataset in changes:
                 self.masked_view(dataset)
@@ -113,7 +133,7 @@ class AnalyticsService:
 
     def facilities(self) -> pd.DataFrame:
         """Every facility (id, name, region, state, kind); callers narrow it to a scope."""
-        versions = ".".join(map(str, self.cache.versions.current(list(DATASET_NAMES))))
+        versions = ".".join(map(str, self._current(DATASET_NAMES)))
         return self.cache.get_or_compute(("facilities", versions), lambda: facilities(self.engine))
 
     def as_of(self, *, unmasked: bool = False) -> dict[str, datetime | None]:
@@ -125,6 +145,10 @@ class AnalyticsService:
         """Masked rows of `dataset` for the facilities, months and channel of `filt`."""
         if filt.facility_ids is None:
             raise ScopeRequired("resolve the caller's facility scope to an explicit list before selecting data")
+        memo = self.request_memo()
+        key = ("select", dataset, filt, unmasked, self.versions([dataset], unmasked=unmasked))
+        if memo is not None and key in memo:
+            return memo[key]
         frame = self.masked_view(dataset, unmasked=unmasked).frame
         keep = frame["facility_id"].isin(filt.facility_ids) & frame["month"].between(
             pd.Timestamp(filt.start), pd.Timestamp(filt.end)
@@ -135,7 +159,10 @@ class AnalyticsService:
         names = self.facilities().set_index("id")["name"]
         rows.insert(1, "facility_name", rows["facility_id"].map(names).astype(object))
         suppressed_cells = int(rows[SUPPRESSED].map(len).sum()) if len(rows) else 0
-        return Selection(dataset, rows, suppressed_cells, self.as_of(unmasked=unmasked).get(dataset))
+        selection = Selection(dataset, rows, suppressed_cells, self.as_of(unmasked=unmasked).get(dataset))
+        if memo is not None:
+            memo[key] = selection
+        return selection
 
     def aggregate(
         self, dataset: str, filt: DataFilter, by: list[str], *, unmasked: bool = False

@@ -268,9 +268,16 @@ class _Aggregator:
             self.hidden[name] = self.hidden[name] | frame[name].isna().to_numpy()
         self.bounds = row_bounds(frame, spec, self.hidden, threshold)
         self._prev: np.ndarray | None = None
+        # Each column's float values and published flags are read many times (once per figure that uses them).
+        self._value_arrays: dict[str, np.ndarray] = {}
+        self._published: dict[str, np.ndarray] = {}
 
     def published(self, name: str) -> np.ndarray:
-        return ~self.hidden[name] & self.frame[name].notna().to_numpy()
+        """Rows where `name` is published (a fresh array: callers may change it)."""
+        flags = self._published.get(name)
+        if flags is None:
+            flags = self._published[name] = ~self.hidden[name] & self.frame[name].notna().to_numpy()
+        return flags.copy()
 
     def excluded(self, names: Sequence[str]) -> np.ndarray:
         out = np.zeros(self.n_groups, dtype=np.int64)
@@ -431,8 +438,12 @@ class _Aggregator:
         return np.bincount(self.codes, weights=rows.astype(np.float64), minlength=self.n_groups).astype(np.int64)
 
     def _values(self, name: str) -> np.ndarray:
-        return pd.to_numeric(self.frame[name], errors="coerce").astype("Float64").to_numpy(
-            dtype=np.float64, na_value=np.nan)
+        """The column as floats (NaN where missing); shared: callers never change it."""
+        values = self._value_arrays.get(name)
+        if values is None:
+            values = self._value_arrays[name] = pd.to_numeric(self.frame[name], errors="coerce").astype(
+                "Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        return values
 
     def _float_sums(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
         return np.bincount(self.codes[rows], weights=values[rows], minlength=self.n_groups)
