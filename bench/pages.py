@@ -101,7 +101,7 @@ def timings(fn: Callable[[], None], before: Callable[[], None], repeat: int, *, 
     """Wall times (ms) of `repeat` calls of `fn`, each after `before`; their CPU times go to CPU[id(result)]."""
     out: list[float] = []
     cpu: list[float] = []
-    profiler = cProfile.Profile() if profile else None
+    profiler = cProfile.Profile(time.process_time) if profile else None  # CPU time: a busy machine skews less
     for _ in range(repeat):
         before()
         started, cpu_started = time.perf_counter(), time.process_time()
