@@ -29,7 +29,7 @@ from data.live import data_as_of
 from data.masking import SUPPRESSED, MaskPolicy, MaskResult, mask
 from data.queries import DATASET_NAMES, facilities, fetch_dataset
 from data.specs import DATASETS
-from data.totals import aggregate_published, kpi_totals
+from data.totals import RowState, aggregate_published, kpi_totals, row_state
 
 T = TypeVar("T")
 
@@ -180,7 +180,9 @@ class AnalyticsService:
         def compute() -> list[pd.DataFrame]:
             frame = self.select(dataset, filt, unmasked=unmasked).frame
             k = None if unmasked else self.policy.threshold
-            return [aggregate_published(frame, list(by), DATASETS[dataset], threshold=k) for by in groupings]
+            rows = self._row_state(dataset, filt, unmasked, frame)
+            return [aggregate_published(frame, list(by), DATASETS[dataset], threshold=k, rows=rows)
+                    for by in groupings]
 
         return self.cache.get_or_compute(parts, compute, layer="selections")
 
@@ -189,10 +191,22 @@ class AnalyticsService:
 
         def compute() -> dict[str, Any]:
             frames = {name: self.select(name, filt, unmasked=unmasked).frame for name in DATASET_NAMES}
-            return kpi_totals(frames, threshold=None if unmasked else self.policy.threshold)
+            rows = {name: self._row_state(name, filt, unmasked, frame) for name, frame in frames.items()}
+            return kpi_totals(frames, threshold=None if unmasked else self.policy.threshold, rows=rows)
 
         return dict(self.cache.get_or_compute(("kpis", self._selection_key(filt, unmasked, DATASET_NAMES)), compute,
                                               layer="selections"))
+
+    def _row_state(self, dataset: str, filt: DataFilter, unmasked: bool, frame: pd.DataFrame) -> RowState:
+        """The per-row work of totalling a selection, shared by every grouping of it in this request."""
+        memo = self.request_memo()
+        key = ("rows", dataset, filt, unmasked, self.versions([dataset], unmasked=unmasked))
+        state = memo.get(key) if memo is not None else None
+        if state is None or state.frame is not frame:
+            state = row_state(frame, DATASETS[dataset], threshold=None if unmasked else self.policy.threshold)
+            if memo is not None:
+                memo[key] = state
+        return state
 
     def remember(self, kind: tuple[object, ...], filt: DataFilter, compute: Callable[[], T], *,
                  unmasked: bool = False, datasets: Sequence[str] = DATASET_NAMES) -> T:

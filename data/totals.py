@@ -66,6 +66,7 @@ def aggregate_published(
     *,
     columns: Sequence[str] | None = None,
     threshold: int | None = None,
+    rows: RowState | None = None,
 ) -> pd.DataFrame:
     """Group a masked frame by `by` and rebuild `columns` (default: all aggregable ones) from published cells.
 
@@ -87,7 +88,7 @@ def aggregate_published(
     else:
         codes, n_groups = np.zeros(len(frame), dtype=np.int64), 1
         columns = {}
-    agg = _Aggregator(frame, spec, codes, n_groups, threshold)
+    agg = _Aggregator(frame, spec, codes, n_groups, threshold, rows)
     growth = spec.period is not None and spec.period in by
     for col in outputs:
         columns.update(agg.figure(col, growth=growth))
@@ -99,7 +100,8 @@ def aggregate_published(
     return pd.DataFrame(columns, index=pd.RangeIndex(n_groups))
 
 
-def kpi_totals(frames: Mapping[str, Masked], *, threshold: int | None = None) -> dict[str, Any]:
+def kpi_totals(frames: Mapping[str, Masked], *, threshold: int | None = None,
+               rows: Mapping[str, RowState] | None = None) -> dict[str, Any]:
     """The kpis row (docs/KPIS.md) from masked frames keyed by dataset; a dataset not given yields undefined fields.
 
     Values are plain Python (int, float, Decimal, None). `details` gives, per field, its status, the hidden cells
@@ -119,7 +121,8 @@ def kpi_totals(frames: Mapping[str, Masked], *, threshold: int | None = None) ->
     for name, masked in frames.items():
         spec = DATASETS[name]
         fields = {field: column for field, (dataset, column) in KPI_FIELDS.items() if dataset == name}
-        totals = aggregate_published(masked, [], spec, columns=list(fields.values()), threshold=threshold)
+        totals = aggregate_published(masked, [], spec, columns=list(fields.values()), threshold=threshold,
+                                     rows=(rows or {}).get(name))
         for field, column in fields.items():
             row[field] = _plain(totals.at[0, column])
             details[field] = {
@@ -258,21 +261,22 @@ def _hidden_total_cap(group: Any, spec: DatasetSpec) -> int:
     return 1 + sum(len(wholes[p].parts) if p in wholes else 1 for p in group.parts)
 
 
-class _Aggregator:
-    """Per-group figures of one masked frame and one grouping, with their contract columns."""
+class RowState:
+    """What the figures of one masked frame read row by row, whatever the grouping: hidden flags, each cell's
+    bounds, float values, published flags and each row's previous period. Built once per frame and shared by its
+    groupings (a page's charts, the overview's trend and totals), it was a third of every aggregation."""
 
-    def __init__(self, frame: pd.DataFrame, spec: DatasetSpec, codes: np.ndarray, n_groups: int,
-                 threshold: int | None) -> None:
-        self.frame, self.spec, self.codes, self.n_groups = frame, spec, codes, n_groups
+    def __init__(self, masked: Masked, spec: DatasetSpec, threshold: int | None) -> None:
+        frame = _masked_frame(masked)
+        self.frame, self.spec, self.threshold = frame, spec, threshold
         self.hidden = suppressed_matrix(frame, spec.value_columns)
         for name in spec.count_columns:
             # A null count is never undefined: whatever the list says, it was not published.
             self.hidden[name] = self.hidden[name] | frame[name].isna().to_numpy()
         self.bounds = row_bounds(frame, spec, self.hidden, threshold)
-        self._prev: np.ndarray | None = None
-        # Each column's float values and published flags are read many times (once per figure that uses them).
-        self._value_arrays: dict[str, np.ndarray] = {}
+        self._values: dict[str, np.ndarray] = {}
         self._published: dict[str, np.ndarray] = {}
+        self._prev: np.ndarray | None = None
 
     def published(self, name: str) -> np.ndarray:
         """Rows where `name` is published (a fresh array: callers may change it)."""
@@ -280,6 +284,42 @@ class _Aggregator:
         if flags is None:
             flags = self._published[name] = ~self.hidden[name] & self.frame[name].notna().to_numpy()
         return flags.copy()
+
+    def values(self, name: str) -> np.ndarray:
+        """The column as floats (NaN where missing); shared: callers never change it."""
+        values = self._values.get(name)
+        if values is None:
+            values = self._values[name] = pd.to_numeric(self.frame[name], errors="coerce").astype(
+                "Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        return values
+
+    def previous(self) -> np.ndarray:
+        if self._prev is None:
+            self._prev = previous_row_positions(self.frame, self.spec)
+        return self._prev
+
+
+def row_state(masked: Masked, spec: DatasetSpec, *, threshold: int | None = None) -> RowState:
+    """The per-row work of aggregating `masked`, to pass to several aggregate_published calls on the same frame."""
+    return RowState(masked, spec, threshold)
+
+
+class _Aggregator:
+    """Per-group figures of one masked frame and one grouping, with their contract columns."""
+
+    def __init__(self, frame: pd.DataFrame, spec: DatasetSpec, codes: np.ndarray, n_groups: int,
+                 threshold: int | None, rows: RowState | None = None) -> None:
+        if rows is None:
+            rows = RowState(frame, spec, threshold)
+        elif rows.frame is not frame or rows.spec is not spec or rows.threshold != threshold:
+            raise ValueError("a RowState serves only the frame, spec and threshold it was built for")
+        self.frame, self.spec, self.codes, self.n_groups = frame, spec, codes, n_groups
+        self.rows = rows
+        self.hidden = rows.hidden
+        self.bounds = rows.bounds
+
+    def published(self, name: str) -> np.ndarray:
+        return self.rows.published(name)
 
     def excluded(self, names: Sequence[str]) -> np.ndarray:
         out = np.zeros(self.n_groups, dtype=np.int64)
@@ -378,9 +418,7 @@ class _Aggregator:
     def _growth_figure(self, col: Column) -> dict[str, Any]:
         """(sum this - sum previous) / sum previous over series with both periods published."""
         (source,) = col.inputs
-        if self._prev is None:
-            self._prev = previous_row_positions(self.frame, self.spec)
-        prev = self._prev
+        prev = self.rows.previous()
         published = self.published(source)
         has_prev = prev >= 0
         rows = published & has_prev
@@ -440,12 +478,7 @@ class _Aggregator:
         return np.bincount(self.codes, weights=rows.astype(np.float64), minlength=self.n_groups).astype(np.int64)
 
     def _values(self, name: str) -> np.ndarray:
-        """The column as floats (NaN where missing); shared: callers never change it."""
-        values = self._value_arrays.get(name)
-        if values is None:
-            values = self._value_arrays[name] = pd.to_numeric(self.frame[name], errors="coerce").astype(
-                "Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-        return values
+        return self.rows.values(name)
 
     def _float_sums(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
         return np.bincount(self.codes[rows], weights=values[rows], minlength=self.n_groups)
