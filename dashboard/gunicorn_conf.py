@@ -89,3 +89,15 @@ def worker_exit(server, worker) -> None:  # gunicorn hook: server is the Arbiter
             worker.pid, stats["hits"], stats["misses"], stats["views"]["hits"], stats["views"]["misses"],
             stats["schema"],
         )
+
+
+def post_worker_init(worker) -> None:  # gunicorn hook: the worker's app is built
+    """Start the thread that builds the default selections whenever the data versions change (pages/warm.py);
+    WARM_DEFAULTS=off leaves every first reader of a new version to build them."""
+    if os.environ.get("WARM_DEFAULTS", "on").strip().lower() in {"off", "false", "0", "no"}:
+        return
+    from pages.warm import start_warmer
+
+    server_app = getattr(worker, "wsgi", None)
+    if server_app is not None and hasattr(server_app, "extensions"):
+        start_warmer(server_app)

@@ -25,7 +25,7 @@ from components.formatting import NO_DATA_MESSAGE
 from components.layout import chart_card, empty_state, freshness_banner, notices_banner
 from components.registry import PageSpec
 from components.tables import record_table, totals_table
-from data.filters import FilterError
+from data.filters import DataFilter, FilterError
 from data.queries import violations
 from data.specs import DRILLDOWN
 from pages.frame import data_as_of, iso, page_frame, raw_filters, register_url_sync, select, signed_out_page
@@ -73,8 +73,8 @@ def register_chart_page(module: str, page: PageSpec) -> None:
             blank = [empty_figure(c.title, str(exc), hint=None) for c in page.charts]
             return (*blank, *([None] if page.table else []), empty_state(str(exc), hint=None), no_update, no_update,
                     no_update)
-        frames, figures = page_totals(page, selection)
-        table = [page_table(page, selection, frames)] if page.table else []
+        frames, figures = page_totals(page, selection.filt, unmasked=selection.unmasked)
+        table = [page_table(page, selection.filt, frames, unmasked=selection.unmasked)] if page.table else []
         has_data = any(len(f) and int(f["rows"].sum()) for f in frames)
         status = None if has_data else empty_state(NO_DATA_MESSAGE)
         notices = notices_banner(selection.notices) if selection.notices else no_update
@@ -106,21 +106,21 @@ def body(page: PageSpec, selection: Selection) -> list[Any]:
     return children
 
 
-def page_totals(page: PageSpec, selection: Selection) -> tuple[list[Any], list[dict[str, Any]]]:
+def page_totals(page: PageSpec, filt: DataFilter, *, unmasked: bool = False
+                ) -> tuple[list[Any], list[dict[str, Any]]]:
     """The page's totals frames and its figures as plotly JSON, both cached per selection (never per user)."""
     analytics = services().analytics
-    frames = analytics.aggregates(page.dataset, selection.filt, page.groupings, unmasked=selection.unmasked)
+    frames = analytics.aggregates(page.dataset, filt, page.groupings, unmasked=unmasked)
 
     def build() -> list[dict[str, Any]]:
         figures = page.figures(frames, analytics.policy.threshold).values()
         return [json.loads(to_json_plotly(figure)) for figure in figures]
 
-    figures = analytics.remember(("figures", page.page_id), selection.filt, build, unmasked=selection.unmasked,
-                                 datasets=(page.dataset,))
+    figures = analytics.remember(("figures", page.page_id), filt, build, unmasked=unmasked, datasets=(page.dataset,))
     return frames, figures
 
 
-def page_table(page: PageSpec, selection: Selection, frames: list[Any]) -> dict[str, Any]:
+def page_table(page: PageSpec, filt: DataFilter, frames: list[Any], *, unmasked: bool = False) -> dict[str, Any]:
     """The page's by-facility table as component JSON, cached per selection like the figures (building its rows
     cell by cell was most of a warm callback: 0.4 s for outreach's 1,000 rows under load)."""
     assert page.table is not None
@@ -132,8 +132,7 @@ def page_table(page: PageSpec, selection: Selection, frames: list[Any]) -> dict[
                              threshold=analytics.policy.threshold, unit=spec.unit)
         return json.loads(to_json_plotly(table))
 
-    return analytics.remember(("table", page.page_id), selection.filt, build, unmasked=selection.unmasked,
-                              datasets=(page.dataset,))
+    return analytics.remember(("table", page.page_id), filt, build, unmasked=unmasked, datasets=(page.dataset,))
 
 
 def register_drilldown(page: PageSpec) -> None:
