@@ -151,7 +151,7 @@ def sparkline(trend: pd.DataFrame, tile: Tile) -> go.Figure:
     fig = new_figure("", height=48)
     fig.update_layout(title=None, margin={"l": 2, "r": 2, "t": 2, "b": 2}, showlegend=False, hovermode=False,
                       xaxis={"visible": False}, yaxis={"visible": False, "rangemode": "tozero"})
-    fig.add_trace(go.Scatter(
+    fig.add_trace(go.Scatter(_validate=False,
         x=list(range(len(view.values))), y=plain(np.where(point, view.values, np.nan)), mode="lines+markers",
         connectgaps=False, line={"color": theme.OKABE_ITO["blue"], "width": 2},
         marker={"size": 4, "symbol": ["circle-open" if p else "circle" for p in view.partial]},
