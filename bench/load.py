@@ -592,6 +592,24 @@ def report(level: Level, args: argparse.Namespace, pinning: str) -> None:
         print(f"\nworker RSS MiB at the end: {level.rss}")
 
 
+def api_report(client: Client, stats: Stats, repeat: int) -> None:
+    """Each JSON API dataset with the default query, `repeat` times in a row through the server (the first call may
+    build the answer; the rest are what a dashboard or script polling the API waits for)."""
+    load = os.getloadavg()
+    print(f"\n### JSON API through gunicorn, default query, {repeat} GETs in a row per dataset (admin session); "
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
+    print("| dataset | first | p50 (rest) | p95 (rest) | max (rest) | errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for dataset in ("pipeline", "compliance", "revenue", "outreach", "kpis"):
+        kind = f"api {dataset}"
+        for _ in range(repeat):
+            client.request(kind, "GET", f"/api/v1/analytics/{dataset}")
+        times = [x.ms for x in stats.samples if x.kind == kind]
+        rest = times[1:] or times
+        print(f"| {dataset} | {times[0]:.1f} ms | {statistics.median(rest):.1f} ms | {percentile(rest, 0.95):.1f} ms "
+              f"| {max(rest):.1f} ms | {stats.errors.get(kind, 0)} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", default="100", help="user counts, one level each: e.g. 25,50,100,200")
@@ -608,6 +626,8 @@ def main() -> None:
     parser.add_argument("--access-log", action="store_true", help="keep gunicorn's access log on (to a file)")
     parser.add_argument("--rss-every", type=float, default=0.0, help="also print worker RSS every N seconds")
     parser.add_argument("--pause", type=float, default=10.0, help="seconds between levels")
+    parser.add_argument("--api-repeat", type=int, default=50, help="GETs per JSON API dataset after the levels "
+                        "(0: none)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     levels = [int(n) for n in args.users.split(",")]
@@ -652,6 +672,8 @@ def main() -> None:
             level = run_level(users, args, accounts, facilities, deps, host, port, meter, args.seed + n)
             report(level, args, pinning)
             sys.stdout.flush()
+        if args.api_repeat:
+            api_report(probe, probe_stats, args.api_repeat)
     finally:
         if process is not None:
             os.killpg(process.pid, signal.SIGTERM)
