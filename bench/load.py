@@ -623,7 +623,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="GUNICORN_THREADS for the started gunicorn")
     parser.add_argument("--server-cpus", help="pin gunicorn to these cores (taskset), e.g. 0,1,2")
     parser.add_argument("--generator-cpus", help="pin this generator to these cores, e.g. 3")
-    parser.add_argument("--access-log", action="store_true", help="keep gunicorn's access log on (to a file)")
+    parser.add_argument("--quiet-log", action="store_true",
+                        help="turn gunicorn's access log off (on by default, as the Procfile runs it; to the log file)")
     parser.add_argument("--rss-every", type=float, default=0.0, help="also print worker RSS every N seconds")
     parser.add_argument("--pause", type=float, default=10.0, help="seconds between levels")
     parser.add_argument("--api-repeat", type=int, default=50, help="GETs per JSON API dataset after the levels "
@@ -656,9 +657,10 @@ def main() -> None:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         host = "127.0.0.1"
-        process = start_server(database_url, port, args.workers, args.threads, log, server_cpus, args.access_log)
+        process = start_server(database_url, port, args.workers, args.threads, log, server_cpus, not args.quiet_log)
     meter = CpuMeter(process.pid if process else None, database)
-    print(f"gunicorn: {args.workers or 'conf'} workers x {args.threads or 'conf'} threads; log {log}")
+    print(f"gunicorn: {args.workers or 'conf'} workers x {args.threads or 'conf'} threads, access log "
+          f"{'off' if args.quiet_log else 'on'}; log {log}")
     try:
         probe_stats = Stats()
         probe = Client(host, port, probe_stats, 4.5)
