@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -46,6 +47,10 @@ class Selection:
     frame: pd.DataFrame
     suppressed_cells: int
     as_of: datetime | None
+
+
+# Reads whole views side by side for masked_views(); a view is built once at a time whoever asks (data/cache.py).
+_VIEW_READERS = ThreadPoolExecutor(max_workers=len(DATASET_NAMES), thread_name_prefix="view-read")
 
 
 class AnalyticsService:
@@ -87,17 +92,32 @@ class AnalyticsService:
             memo["versions"] = known
         return [known[d] for d in datasets]
 
-    def masked_view(self, dataset: str, *, unmasked: bool = False) -> MaskResult:
+    def masked_view(self, dataset: str, *, unmasked: bool = False, version: int | None = None) -> MaskResult:
         """The whole view, masked (or, for an admin who asked, with suppression off), from the cache."""
         policy = MaskPolicy(enabled=False, threshold=self.policy.threshold) if unmasked else self.policy
         mode = "masked" if policy.enabled else "unmasked"
-        (version,) = self.versions([dataset], unmasked=unmasked)
+        if version is None:
+            (version,) = self.versions([dataset], unmasked=unmasked)
         # The whole read, mask and (un)pickle of a view allocates hundreds of thousands of objects: no GC pauses.
         with gc_paused():
             result = self.cache.get_or_compute((dataset, mode, policy.threshold, f"v{version}"),
                                                lambda: self._build(dataset, mode, policy, version))
         self._last_built[(dataset, mode)] = max(version, self._last_built.get((dataset, mode), 0))
         return result
+
+    def masked_views(self, datasets: Sequence[str], *, unmasked: bool = False) -> None:
+        """Make sure the whole views of `datasets` are cached, reading and masking the missing ones side by side:
+        while one thread decodes and masks, PostgreSQL runs the other reads (the overview's cold path reads all
+        four views)."""
+        versions = self.versions(datasets, unmasked=unmasked)
+        if len(datasets) < 2:
+            for dataset, version in zip(datasets, versions, strict=True):
+                self.masked_view(dataset, unmasked=unmasked, version=version)
+            return
+        futures = [_VIEW_READERS.submit(self.masked_view, dataset, unmasked=unmasked, version=version)
+                   for dataset, version in zip(datasets, versions, strict=True)]
+        for future in futures:
+            future.result()
 
     def _build(self, dataset: str, mode: str, policy: MaskPolicy, version: int) -> MaskResult:
         """Mask the view at `version`: re-mask only the facilities changed since an older masked frame this process
@@ -149,7 +169,7 @@ class AnalyticsService:
         key = ("select", dataset, filt, unmasked, self.versions([dataset], unmasked=unmasked))
         if memo is not None and key in memo:
             return memo[key]
-        frame = self.masked_view(dataset, unmasked=unmasked).frame
+        frame = self.masked_view(dataset, unmasked=unmasked, version=key[-1][0]).frame
         keep = frame["facility_id"].isin(filt.facility_ids) & frame["month"].between(
             pd.Timestamp(filt.start), pd.Timestamp(filt.end)
         )
@@ -190,6 +210,7 @@ class AnalyticsService:
         """The kpis row (docs/KPIS.md) of the selection; the channel filter narrows the outreach figures only."""
 
         def compute() -> dict[str, Any]:
+            self.masked_views(DATASET_NAMES, unmasked=unmasked)
             frames = {name: self.select(name, filt, unmasked=unmasked).frame for name in DATASET_NAMES}
             rows = {name: self._row_state(name, filt, unmasked, frame) for name, frame in frames.items()}
             return kpi_totals(frames, threshold=None if unmasked else self.policy.threshold, rows=rows)

@@ -41,6 +41,7 @@ def tiles_json(filt: DataFilter, *, unmasked: bool = False) -> tuple[dict[str, A
     analytics = services().analytics
 
     def build() -> tuple[dict[str, Any], bool]:
+        analytics.masked_views(DATASET_NAMES, unmasked=unmasked)  # all four views read side by side when cold
         trends = {name: analytics.aggregate(name, filt, ["month"], unmasked=unmasked) for name in DATASET_NAMES}
         now = analytics.kpis(filt, unmasked=unmasked)
         before = analytics.kpis(previous_period(filt), unmasked=unmasked)
