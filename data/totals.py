@@ -15,7 +15,7 @@ the range it may have is the contract of data/contract.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -201,7 +201,8 @@ def _finite(value: Any) -> float | None:
 
 
 def row_bounds(
-    frame: pd.DataFrame, spec: DatasetSpec, hidden: Mapping[str, np.ndarray], threshold: int | None = None
+    frame: pd.DataFrame, spec: DatasetSpec, hidden: Mapping[str, np.ndarray], threshold: int | None = None,
+    values: Callable[[str], np.ndarray] | None = None,
 ) -> dict[str, tuple]:
     """Per value column, the least and greatest value each cell can have given the published cells of its row.
 
@@ -223,8 +224,8 @@ def row_bounds(
         if col.name not in hidden:
             continue
         gone = hidden[col.name]
-        value = pd.to_numeric(frame[col.name], errors="coerce").astype("Float64").to_numpy(
-            dtype=np.float64, na_value=np.nan)
+        value = values(col.name) if values is not None else pd.to_numeric(
+            frame[col.name], errors="coerce").astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
         floor = 1.0 if col.kind is Kind.COUNT else col.limits[0]
         ceiling = col.limits[1]
         if col.kind is Kind.COUNT and threshold is not None and col.name not in grouped:
@@ -273,9 +274,9 @@ class RowState:
         for name in spec.count_columns:
             # A null count is never undefined: whatever the list says, it was not published.
             self.hidden[name] = self.hidden[name] | frame[name].isna().to_numpy()
-        self.bounds = row_bounds(frame, spec, self.hidden, threshold)
         self._values: dict[str, np.ndarray] = {}
         self._published: dict[str, np.ndarray] = {}
+        self.bounds = row_bounds(frame, spec, self.hidden, threshold, values=self.values)
         self._prev: np.ndarray | None = None
 
     def published(self, name: str) -> np.ndarray:
