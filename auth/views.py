@@ -12,6 +12,7 @@ from wtforms.validators import InputRequired, Length
 
 from auth import audit
 from auth.context import client_ip, current_engine, signed_in_user
+from auth.sessions import end_sessions, start_session
 from auth.users import authenticate
 
 FAILED_MESSAGE = "Email or password is incorrect."
@@ -54,6 +55,7 @@ def login() -> Response | tuple[str, int] | str:
         return _page(form, FAILED_MESSAGE), 401
     session.clear()  # a fresh session on sign-in: nothing set before it (fixation) survives
     login_user(user)
+    start_session(user)
     session.permanent = True
     audit.record(engine, "login", user_id=user.id, target=user.email, details={"email": user.email}, ip=client_ip())
     return redirect(target)
@@ -68,6 +70,7 @@ def logout() -> Response:
     """End the session (GET or POST) and go back to the sign-in page."""
     user = signed_in_user()
     if user is not None:
+        end_sessions(current_engine(), user.id)  # every copy of every session of this user, not just this cookie
         audit.record(current_engine(), "logout", user_id=user.id, target=user.email, ip=client_ip())
     logout_user()
     session.clear()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from flask import Flask, Response, redirect, request, session
+from flask import Flask, Response, current_app, redirect, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -19,6 +19,7 @@ from auth import views
 from auth.context import current_engine, signed_in_user
 from auth.errors import AuthenticationRequired
 from auth.permissions import has_permission, raise_for_access, required_permission
+from auth.sessions import VERSION_KEY, is_current, within_lifetime
 from auth.tokens import user_for_token
 from auth.users import User, get_user
 from components.admin import not_allowed
@@ -31,7 +32,9 @@ OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/")
 MACHINE_PREFIXES = ("/_", "/api/", "/export/")
 MACHINE_PATHS = frozenset({"/api", "/export"})
 DASH_UPDATE_PATH = "/_dash-update-component"
-# Open pages poll this every few seconds: a signed session cookie is enough (no user read from the database).
+# Open pages poll this every few seconds: a signed session cookie within its lifetimes is enough (no user read from
+# the database, so a session ended by sign-out or an account change still polls until its cookie ages out). It
+# answers data versions only, never a figure.
 LIVE_PATH = "/api/v1/live"
 PAGES_LOCATION_ID = "_pages_location"  # the dcc.Location of dash.page_container (dash 4.4)
 PAGES_CONTENT_ID, PAGES_STORE_ID = "_pages_content", "_pages_store"  # the router's outputs (dash 4.4)
@@ -100,6 +103,7 @@ def init_security(server: Flask, settings: Settings) -> Limiter:
     server.before_request_funcs.setdefault(None, []).insert(0, guard)
     server.after_request(add_security_headers)
     server.extensions["recruit.limiter"] = limiter
+    server.extensions["recruit.session_max_hours"] = settings.session_max_hours
     return limiter
 
 
@@ -125,7 +129,7 @@ def guard() -> Response | None:
     path = request.path
     if is_open(path):
         return None
-    if path == LIVE_PATH and session.get("_user_id"):
+    if path == LIVE_PATH and _live_session():
         return None
     user = signed_in_user()
     if user is None:
@@ -181,15 +185,28 @@ def bearer_token() -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def _live_session() -> bool:
+    """A signed-in session cookie within SESSION_MAX_HOURS, judged without the database (see LIVE_PATH)."""
+    return bool(session.get("_user_id")) and VERSION_KEY in session and within_lifetime(session, _max_hours())
+
+
+def _max_hours() -> int:
+    return current_app.extensions["recruit.session_max_hours"]
+
+
 def _load_session_user(user_id: str) -> User | None:
-    """Read from the database on every request, so a deactivation takes effect at once."""
+    """Read from the database on every request, so sign-out and account changes take effect at once; a cookie that
+    no longer speaks for its user is emptied, so the response deletes it."""
     if "Authorization" in request.headers:
         return None  # an API credential, when sent, is the only one considered
     try:
         user = get_user(current_engine(), int(user_id))
     except ValueError:
+        user = None
+    if user is None or not is_current(session, user, _max_hours()):
+        session.clear()
         return None
-    return user if user is not None and user.active else None
+    return user
 
 
 def _load_token_user(_request: object) -> User | None:
