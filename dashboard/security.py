@@ -17,8 +17,9 @@ from plotly.io.json import to_json_plotly
 
 from auth import views
 from auth.context import current_engine, signed_in_user
+from auth.csrf import init_csrf, protect_cookie_session, require_json_body, session_ended
 from auth.errors import AuthenticationRequired
-from auth.permissions import has_permission, raise_for_access, required_permission
+from auth.permissions import has_permission, normalize_path, raise_for_access, required_permission
 from auth.sessions import VERSION_KEY, is_current, within_lifetime
 from auth.tokens import user_for_token
 from auth.users import User, get_user
@@ -39,8 +40,9 @@ LIVE_PATH = "/api/v1/live"
 PAGES_LOCATION_ID = "_pages_location"  # the dcc.Location of dash.page_container (dash 4.4)
 PAGES_CONTENT_ID, PAGES_STORE_ID = "_pages_content", "_pages_store"  # the router's outputs (dash 4.4)
 
-# Only failed sign-ins count: the sixth rapid failure for one email, or the 21st from one address, gets 429.
-LOGIN_LIMIT_PER_EMAIL = "5 per minute"
+# Only failed sign-ins count: the sixth rapid failure for one email from one client address, or the 21st from one
+# address, gets 429. Nothing counts per email alone: nobody can lock a colleague out by guessing wrong for them.
+LOGIN_LIMIT_PER_EMAIL_AND_CLIENT = "5 per minute"
 LOGIN_LIMIT_PER_IP = "20 per minute;200 per hour"
 LIMITER_KEY_PREFIX = "recruit-login"
 
@@ -73,8 +75,8 @@ def init_security(server: Flask, settings: Settings) -> Limiter:
     server.config.update(
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_idle_minutes),
         SESSION_REFRESH_EACH_REQUEST=True,  # idle expiry: every request pushes the deadline back
-        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
     )
+    init_csrf(server, secure=settings.session_cookie_secure)
     login_manager = LoginManager()
     login_manager.user_loader(_load_session_user)
     login_manager.request_loader(_load_token_user)
@@ -88,7 +90,8 @@ def init_security(server: Flask, settings: Settings) -> Limiter:
     )
     limiter.init_app(server)
     login_view = views.login
-    for limit, key_func in ((LOGIN_LIMIT_PER_IP, get_remote_address), (LOGIN_LIMIT_PER_EMAIL, _email_key)):
+    for limit, key_func in ((LOGIN_LIMIT_PER_IP, get_remote_address),
+                            (LOGIN_LIMIT_PER_EMAIL_AND_CLIENT, _email_and_client_key)):
         login_view = limiter.limit(
             limit,
             key_func=key_func,
@@ -137,10 +140,14 @@ def guard() -> Response | None:
             target = request.full_path if request.query_string else path
             return redirect("/login?" + urlencode({"next": target}))
         raise AuthenticationRequired()
-    permission = required_permission(path)
+    if "Authorization" not in request.headers:  # a cookie session: an ambient credential, so CSRF applies
+        protect_cookie_session()
+    require_json_body()
+    permission = required_permission(path)  # on the normalised path: //admin, /ADMIN/, /%61dmin are /admin
     if permission is not None:
         raise_for_access(user, permission)
     routed = _routed_page()
+    routed = normalize_path(routed) if routed is not None else None
     permission = required_permission(routed) if routed else None
     if permission is not None and not has_permission(user, permission):
         # In-app navigation: the router's answer is a "not allowed" page (a 403 would leave the old page on
@@ -205,6 +212,7 @@ def _load_session_user(user_id: str) -> User | None:
         user = None
     if user is None or not is_current(session, user, _max_hours()):
         session.clear()
+        session_ended()
         return None
     return user
 
@@ -214,6 +222,7 @@ def _load_token_user(_request: object) -> User | None:
     return user_for_token(current_engine(), token) if token else None
 
 
-def _email_key() -> str:
+def _email_and_client_key() -> str:
     # Never empty: Flask-Limiter skips (and logs an error for) a limit whose key is empty.
-    return (request.form.get("email") or "").strip().lower()[:254] or "-"
+    email = (request.form.get("email") or "").strip().lower()[:254] or "-"
+    return f"{email}|{get_remote_address()}"

@@ -158,3 +158,11 @@ def test_static_assets_stay_cacheable(client) -> None:
     with client.get("/assets/style.css") as response:
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers.get("Cache-Control") != "no-store"
+
+
+@pytest.mark.parametrize("path", ["//admin", "/ADMIN", "/admin/", "/%2561dmin", "/x/../admin"])
+def test_direct_loads_of_any_spelling_of_admin_need_manage_users(client, auth, make_user, path: str) -> None:
+    user, password = make_user("viewer")
+    auth.login(user.email, password)
+    response = client.get("/", environ_overrides={"PATH_INFO": path}, headers={"Accept": "text/html"})
+    assert response.status_code == 403
