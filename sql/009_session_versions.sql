@@ -2,6 +2,8 @@
 -- was issued; a request whose cookie holds another version is refused (auth/sessions.py). Sign-out bumps the
 -- version (every copy of every session of that user ends), and so do these triggers on any change of password,
 -- role, active flag or facility assignments, whoever makes it: the admin page, the CLI or plain SQL.
+-- API tokens expire (`expires_at`, 1 to 365 days after creation, 90 by default); tokens that existed before this
+-- migration get 90 days from now, so none stops working the moment it is applied.
 
 alter table app.users add column session_version bigint not null default 1;
 
@@ -43,3 +45,7 @@ create trigger user_facilities_update_old_session_version
 create trigger user_facilities_update_new_session_version
     after update on app.user_facilities referencing new table as changed_facilities
     for each statement execute function app.bump_session_version_on_facility_change();
+
+alter table app.api_tokens add column expires_at timestamptz;
+update app.api_tokens set expires_at = now() + interval '90 days' where expires_at is null;
+alter table app.api_tokens alter column expires_at set not null;
