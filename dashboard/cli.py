@@ -39,6 +39,12 @@ LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 _ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
 
+class ConfigError(click.ClickException):
+    """A bad environment value: one line naming it, exit 2 (a usage error)."""
+
+    exit_code = 2
+
+
 def database_url() -> str:
     """DATABASE_URL when set, else the embedded server (started on demand)."""
     raw = os.environ.get("DATABASE_URL")
@@ -46,7 +52,7 @@ def database_url() -> str:
         try:
             return parse_database_url(raw)
         except SettingsError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise ConfigError(str(exc)) from None
     from data.embedded import embedded_data_dir, start_embedded
 
     click.echo(f"DATABASE_URL is not set: using the embedded PostgreSQL in {embedded_data_dir()}.", err=True)
@@ -61,9 +67,13 @@ def main() -> None:
     DASHBOARD_PGDATA, default ~/.local/share/recruit-dashboard/pgdata). Exit status: 0 done, 1 refused (with a
     one-line reason), 2 usage error.
     """
+    try:
+        settings = load_settings(demo=True)  # every variable checked up front (SECRET_KEY by the commands needing it)
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from None
     handler = logging.StreamHandler()
     handler.setFormatter((logging.Formatter if sys.stderr.isatty() else _PlainFormatter)(LOG_FORMAT))
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(), handlers=[handler])
+    logging.basicConfig(level=settings.log_level, handlers=[handler])
 
 
 class _PlainFormatter(logging.Formatter):
@@ -147,7 +157,7 @@ def privacy_audit_command(datasets: tuple[str, ...]) -> None:
     try:
         settings = load_settings(demo=True)
     except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise ConfigError(str(exc)) from None
     if not settings.hipaa_mode:
         raise click.ClickException("HIPAA_MODE is off: nothing is suppressed, so there is nothing to audit")
     engine = get_engine(settings.database_url or database_url())
@@ -359,7 +369,7 @@ def scheduler_command() -> None:
     try:
         settings = load_settings(demo=True)
     except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise ConfigError(str(exc)) from None
     url = settings.database_url or database_url()
     engine = get_engine(url)
     announce = _announcer(url)
@@ -387,7 +397,7 @@ def run_command(host: str, port: int, debug: bool) -> None:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise ConfigError(str(exc)) from None
     try:
         check_port(host, port, command="run")
     except PortUnavailable as exc:
