@@ -154,7 +154,6 @@ def run_dbt(database_url: str, args: Sequence[str], *, quiet: bool = False) -> D
         "DBT_LOG_PATH": str(state / "logs"),
         "DBT_PACKAGES_INSTALL_PATH": str(state / "dbt_packages"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DBT_PARTIAL_PARSE": "false",
     }
     if quiet:
         env["DBT_LOG_LEVEL"] = "warn"
@@ -176,7 +175,7 @@ def _summarise(outcome: object) -> DbtRun:
             name=getattr(node, "name", "?"),
             resource_type=str(getattr(node, "resource_type", "")),
             status=str(getattr(status, "value", status)),
-            message=_flatten(getattr(item, "message", None) or ""),
+            message=_flatten(getattr(item, "message", None) or "") or _freshness_message(item),
         ))
     exception = getattr(outcome, "exception", None)
     if exception is not None:
@@ -184,8 +183,17 @@ def _summarise(outcome: object) -> DbtRun:
     if getattr(outcome, "success", False):
         return DbtRun(0, None, nodes)
     failed = [n for n in nodes if n.status in ("error", "fail", "runtime error")]
-    error = failed[0].message or f"{failed[0].name}: {failed[0].status}" if failed else "dbt reported a failure"
+    error = (f"{failed[0].name}: {failed[0].message or failed[0].status}" if failed[0].resource_type == "source"
+             else failed[0].message or f"{failed[0].name}: {failed[0].status}") if failed else "dbt reported a failure"
     return DbtRun(1, error, nodes)
+
+
+def _freshness_message(item: object) -> str | None:
+    """A source freshness result has no message: say how old the newest row is."""
+    age = getattr(item, "age", None)
+    if age is None:
+        return None
+    return f"newest row is {float(age) / 86400:.1f} days old (warn after 2 days, error after 7)"
 
 
 def _flatten(text: str) -> str | None:
