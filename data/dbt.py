@@ -75,8 +75,10 @@ def require_dbt() -> None:
 
 
 def project_dir() -> Path:
-    """The dbt project shipped in the `sql` package (sql/dbt)."""
-    return Path(str(files("sql").joinpath("dbt")))
+    """The dbt project: DASHBOARD_DBT_PROJECT (a copy of it, extended by a team, say), else the one shipped in the
+    `sql` package (sql/dbt)."""
+    chosen = os.environ.get("DASHBOARD_DBT_PROJECT")
+    return Path(chosen).expanduser() if chosen else Path(str(files("sql").joinpath("dbt")))
 
 
 def state_dir() -> Path:
