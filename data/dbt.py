@@ -49,6 +49,7 @@ class NodeResult:
     resource_type: str  # model | test | source | ...
     status: str  # success | error | fail | warn | pass | skipped | runtime error | ...
     message: str | None
+    seconds: float = 0.0  # dbt's execution time of the node
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,7 @@ def _summarise(outcome: object) -> DbtRun:
             resource_type=str(getattr(node, "resource_type", "")),
             status=str(getattr(status, "value", status)),
             message=_flatten(getattr(item, "message", None) or "") or _freshness_message(item),
+            seconds=float(getattr(item, "execution_time", 0.0) or 0.0),
         ))
     exception = getattr(outcome, "exception", None)
     if exception is not None:
