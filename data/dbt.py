@@ -160,11 +160,14 @@ def run_dbt(database_url: str, args: Sequence[str], *, quiet: bool = False) -> D
     }
     if quiet:
         env["DBT_LOG_LEVEL"] = "warn"
+    cwd = os.getcwd()
     with _serialised(state), _environment(env):
         try:
             outcome = dbtRunner().invoke(list(args))
         except Exception as exc:  # dbt raised instead of returning (a broken install, say)
             return DbtRun(2, _flatten(str(exc)) or type(exc).__name__)
+        finally:
+            os.chdir(cwd)  # dbt's tasks work from the project folder and put the old one back; make sure of it
     return _summarise(outcome)
 
 

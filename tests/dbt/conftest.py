@@ -8,15 +8,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
 from data.dbt import dbt_available
-from data.engine import get_engine, psycopg_connection
-from data.refresh import VIEWS
+from data.engine import get_engine
 from data.seed import seed
 from tests.conftest import SEED_CONFIG, require_service
-
-pytestmark = pytest.mark.dbt
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -49,29 +45,3 @@ def dbt_seeded_url(make_database: Callable[[], str]) -> str:
 
     refresh_views(engine, ["all"], trigger="cli")
     return url
-
-
-def store_differences(engine: Engine) -> dict[str, int]:
-    """Per view, rows in which the store differs from the SQL live view (every column the app reads, exactly)."""
-    out = {}
-    with psycopg_connection(engine) as conn:
-        for view in VIEWS:
-            columns = [r[0] for r in conn.execute(
-                "select attname from pg_attribute where attrelid = %s::regclass and attnum > 0 and not attisdropped"
-                " order by attnum", (f"analytics.{view}_kpis_live",)).fetchall()]
-            cols = ", ".join(columns)
-            out[view] = conn.execute(
-                f"select count(*) from ((select {cols} from analytics.{view}_kpis_materialized"
-                f" except all select {cols} from analytics.{view}_kpis_live)"
-                f" union all (select {cols} from analytics.{view}_kpis_live"
-                f" except all select {cols} from analytics.{view}_kpis_materialized)) d"
-            ).fetchone()[0]
-    return out
-
-
-def sql_recompute_fixes(engine: Engine) -> dict[str, int]:
-    """Per view, the store rows a SQL full recompute had to rewrite (hidden sums included: 0 means dbt wrote exactly
-    what the SQL refresh writes)."""
-    with psycopg_connection(engine) as conn:
-        return {view: conn.execute("select groups from analytics.recompute(%s)", (view,)).fetchone()[0]
-                for view in VIEWS}

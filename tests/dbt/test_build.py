@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from dashboard.cli import main
 from data.engine import get_engine, psycopg_connection
 from data.refresh import VIEWS
-from tests.dbt.conftest import sql_recompute_fixes, store_differences
+from tests.dbt.compare import sql_recompute_fixes, store_differences
 
 NONE = dict.fromkeys(VIEWS, 0)
 

@@ -10,7 +10,7 @@ import pytest
 from data.dbt import run_dbt
 from data.engine import get_engine, psycopg_connection
 from data.refresh import VIEWS
-from tests.dbt.conftest import sql_recompute_fixes, store_differences
+from tests.dbt.compare import sql_recompute_fixes, store_differences
 
 NONE = dict.fromkeys(VIEWS, 0)
 

@@ -68,3 +68,19 @@ def test_dbt_usage_errors_exit_2(make_database, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", make_database())
     result = CliRunner().invoke(main, ["dbt", "run", "--no-such-flag"])
     assert result.exit_code == 2
+
+
+def test_the_apps_refresh_jobs_build_with_dbt(make_database):
+    from flask import Flask
+
+    from dashboard.extensions import init_services
+    from dashboard.settings import Settings
+
+    url = make_database()
+    bound = init_services(Flask(__name__), Settings(database_url=url, dbt_enabled=True, live_refresh=False,
+                                                    scheduler_enabled=False, demo=True))
+    assert bound.jobs.build == "dbt" and bound.live is None
+    with pytest.raises(SettingsError, match="cannot both be on"):
+        init_services(Flask(__name__), Settings(database_url=url, dbt_enabled=True, live_refresh=True,
+                                                scheduler_enabled=False, demo=True))
+    bound.jobs.shutdown()

@@ -1,11 +1,12 @@
 """A full refresh of the four KPI stores by dbt (DBT_ENABLED) against the SQL refresh, on a scratch database.
 
-    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres python bench/dbt_refresh.py --applications 1000000
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres python bench/refresh_dbt.py --applications 1000000
 
 Needs the dbt extra (pip install -e '.[dbt]'). Both refreshes go through data.refresh.refresh_views (recorded in
 app.refresh_runs, locks taken), in two cases: nothing changed since the last refresh, and every store emptied first
 (every row written). The dbt figure includes dbt's start-up and parsing in this process; the per-model times are
 dbt's own. Prints a Markdown table for docs/PERFORMANCE.md; the scratch database is dropped unless --keep.
+(Not named dbt_*.py: dbt imports every top-level module of that name it finds, and a script's folder is on the path.)
 """
 
 from __future__ import annotations
