@@ -45,3 +45,9 @@ def dbt_seeded_url(make_database: Callable[[], str]) -> str:
 
     refresh_views(engine, ["all"], trigger="cli")
     return url
+
+
+@pytest.fixture(scope="session")
+def scratch_url(make_database: Callable[[], str]) -> str:
+    """A migrated database with no data, shared by the tests that only read it (or add a refresh run)."""
+    return make_database()

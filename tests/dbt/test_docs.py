@@ -31,11 +31,11 @@ def test_the_column_descriptions_are_generated_from_kpis_md():
         "sql/dbt/models/kpis_docs.md is out of date: run `python docs/make_dbt_docs.py`")
 
 
-def test_every_store_column_is_a_described_model_column(make_database):
+def test_every_store_column_is_a_described_model_column(scratch_url):
     blocks = _generator().blocks((ROOT / "docs" / "KPIS.md").read_text(encoding="utf-8"))
     schema = yaml.safe_load((project_dir() / "models" / "kpis" / "schema.yml").read_text(encoding="utf-8"))
     models = {m["name"]: m for m in schema["models"]}
-    with psycopg_connection(get_engine(make_database())) as conn:
+    with psycopg_connection(get_engine(scratch_url)) as conn:
         for view in VIEWS:
             stored = [r[0] for r in conn.execute(
                 "select attname from pg_attribute where attrelid = %s::regclass and attnum > 0 and not attisdropped"

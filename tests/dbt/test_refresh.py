@@ -97,8 +97,8 @@ def test_a_broken_model_fails_the_refresh_with_dbts_message(make_database, tmp_p
     assert stored_applications(url) == [(1, "2026-11-01", 3, 1)]
 
 
-def test_a_view_another_process_is_refreshing_is_skipped(make_database):
-    url = make_database()
+def test_a_view_another_process_is_refreshing_is_skipped(scratch_url):
+    url = scratch_url
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True) as other:
         other.execute("select pg_advisory_lock(%s)", (REFRESH_LOCK_BASE,))
         [result] = refresh_views(get_engine(url), ["pipeline"], trigger="cli", build="dbt")
@@ -113,9 +113,9 @@ def test_readers_are_not_blocked_while_dbt_writes(make_database):
     assert run_dbt(url, ["run", "--select", "pipeline_kpis"], quiet=True).success
     add_applications(url, 3, 0)
     outcome: dict[str, object] = {}
-    # dbt writes the rows, then waits 4 s before its commit (a test-only var of the kpi_store materialization).
+    # dbt writes the rows, then waits 2 s before its commit (a test-only var of the kpi_store materialization).
     builder = threading.Thread(target=lambda: outcome.update(run=run_dbt(
-        url, ["run", "--select", "pipeline_kpis", "--vars", "{kpi_pause_seconds: 4}"], quiet=True)))
+        url, ["run", "--select", "pipeline_kpis", "--vars", "{kpi_pause_seconds: 2}"], quiet=True)))
     builder.start()
     libpq = url.replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(libpq, autocommit=True) as watcher:

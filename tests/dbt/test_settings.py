@@ -26,7 +26,7 @@ def test_dbt_enabled_turns_live_refresh_off_by_default():
         load_settings({"SECRET_KEY": "x", "DBT_ENABLED": "maybe"})
 
 
-def test_without_the_extra_every_entry_point_says_how_to_install_it(monkeypatch, make_database):
+def test_without_the_extra_every_entry_point_says_how_to_install_it(monkeypatch, scratch_url):
     monkeypatch.setattr(data.dbt, "dbt_available", lambda: False)
     monkeypatch.setattr("dashboard.cli_dbt.dbt_available", lambda: False)
     with pytest.raises(SettingsError, match=HINT.replace("[", r"\[").replace(".", r"\.")):
@@ -34,7 +34,7 @@ def test_without_the_extra_every_entry_point_says_how_to_install_it(monkeypatch,
     with pytest.raises(SettingsError, match="pip install"):
         check_dbt(True, False)
     with pytest.raises(DbtMissing, match="pip install"):
-        RefreshJobs(get_engine(make_database()), on_success=lambda views: None, build="dbt")
+        RefreshJobs(get_engine(scratch_url), on_success=lambda views: None, build="dbt")
     runner = CliRunner()
     result = runner.invoke(main, ["dbt", "build"])
     assert result.exit_code == 1 and HINT in result.output
@@ -54,8 +54,8 @@ def test_the_profile_comes_from_database_url():
     assert (embedded["RECRUIT_DBT_HOST"], embedded["RECRUIT_DBT_DBNAME"]) == ("/srv/pgdata", "postgres")
 
 
-def test_dbt_docs_writes_the_static_site_and_says_where(make_database, monkeypatch, dbt_state):
-    monkeypatch.setenv("DATABASE_URL", make_database())
+def test_dbt_docs_writes_the_static_site_and_says_where(scratch_url, monkeypatch, dbt_state):
+    monkeypatch.setenv("DATABASE_URL", scratch_url)
     result = CliRunner().invoke(main, ["dbt", "docs"])
     assert result.exit_code == 0, result.output
     page = dbt_state / "docs" / "static_index.html"
@@ -64,19 +64,19 @@ def test_dbt_docs_writes_the_static_site_and_says_where(make_database, monkeypat
     assert "mean over hired applications of (hired_at" in html and "pipeline_kpis" in html
 
 
-def test_dbt_usage_errors_exit_2(make_database, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", make_database())
+def test_dbt_usage_errors_exit_2(scratch_url, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", scratch_url)
     result = CliRunner().invoke(main, ["dbt", "run", "--no-such-flag"])
     assert result.exit_code == 2
 
 
-def test_the_apps_refresh_jobs_build_with_dbt(make_database):
+def test_the_apps_refresh_jobs_build_with_dbt(scratch_url):
     from flask import Flask
 
     from dashboard.extensions import init_services
     from dashboard.settings import Settings
 
-    url = make_database()
+    url = scratch_url
     bound = init_services(Flask(__name__), Settings(database_url=url, dbt_enabled=True, live_refresh=False,
                                                     scheduler_enabled=False, demo=True))
     assert bound.jobs.build == "dbt" and bound.live is None
