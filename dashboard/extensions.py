@@ -26,7 +26,8 @@ def init_services(server: Flask, settings: Settings) -> AppServices:
     build the stores with dbt (data/dbt.py), and live refresh must be off (SettingsError otherwise)."""
     check_dbt(settings.dbt_enabled, settings.live_refresh)
     if settings.redis_url:
-        config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url}
+        # Our keys carry their own "recruit:<schema version>:<database>" prefix; Flask-Caching's would hide it.
+        config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url, "CACHE_KEY_PREFIX": ""}
     else:
         if not settings.demo:  # the demo is one process: an in-process cache is exactly right there
             log.warning("REDIS_URL is not set: using an in-process cache; processes will not share cached data "
