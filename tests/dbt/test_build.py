@@ -85,3 +85,24 @@ def test_a_materialized_view_store_is_rebuilt_beside_and_swapped(make_database, 
         leftovers = conn.execute("select count(*) from pg_class where relname like '%dbt\\_%'").fetchone()[0]
     assert rows == [(1, "2026-03-01", 2, 1, 1)]
     assert leftovers == 0
+
+
+def test_dbt_test_catches_a_bad_store(make_database, monkeypatch):
+    url = make_database()
+    with psycopg_connection(get_engine(url)) as conn:
+        conn.execute("insert into recruiting.facilities (id, name) values (1, 'Harbor General')")
+        conn.execute("insert into analytics.pipeline_kpis_materialized values"
+                     " (1, '2026-01-01', 2, 0, 0, 0, 3, 0, -1, 1.5, 1, 0), (999, '2026-01-01', 1, 0, 0, 0, 0, 0, 1, 0,"
+                     " null, 0)")
+        conn.execute("drop index analytics.pipeline_kpis_grain_idx")
+    monkeypatch.setenv("DATABASE_URL", url)
+    result = CliRunner().invoke(main, ["dbt", "test", "--select", "pipeline_kpis"])
+    assert result.exit_code == 1
+    failed = {line.split("Failure in test ")[1].split(" ")[0] for line in result.output.splitlines()
+              if "Failure in test " in line}
+    assert failed == {
+        "between_zero_and_one_pipeline_kpis_conversion_rate",
+        "non_negative_pipeline_kpis_pending",
+        "relationships_pipeline_kpis_facility_id__id__source_recruiting_facilities_",
+        "unique_grain_index_pipeline_kpis_facility_id__month",
+    }
