@@ -101,17 +101,20 @@ def profile_environment(database_url: str, *, threads: int = 2) -> dict[str, str
     """The variables sql/dbt/profiles.yml reads, from a DATABASE_URL (any form the app accepts; a Unix socket given
     as `?host=/dir`, as the embedded server's URL has, works too)."""
     url = make_url(parse_database_url(database_url))
-    query_host = url.query.get("host")
-    host = url.host or (query_host if isinstance(query_host, str) else (query_host or [None])[0]) or "localhost"
-    sslmode = url.query.get("sslmode")
+
+    def query(name: str) -> str | None:
+        value = url.query.get(name)
+        return value if isinstance(value, str) or value is None else (value[0] if value else None)
+
+    sslmode = query("sslmode")
     env = {
-        "HOST": host,
-        "PORT": str(url.port or 5432),
+        "HOST": url.host or query("host") or "localhost",
+        "PORT": str(url.port or query("port") or 5432),
         "USER": url.username or os.environ.get("PGUSER") or "postgres",
         "PASSWORD": url.password or "",
         "DBNAME": url.database or "postgres",
         "THREADS": str(threads),
-        "SSLMODE": sslmode if isinstance(sslmode, str) else "prefer",
+        "SSLMODE": sslmode or "prefer",
     }
     return {_PROFILE_PREFIX + key: value for key, value in env.items()}
 

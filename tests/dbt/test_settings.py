@@ -84,3 +84,20 @@ def test_the_apps_refresh_jobs_build_with_dbt(scratch_url):
         init_services(Flask(__name__), Settings(database_url=url, dbt_enabled=True, live_refresh=True,
                                                 scheduler_enabled=False, demo=True))
     bound.jobs.shutdown()
+
+
+def test_a_unix_socket_url_works_as_the_embedded_servers_does(scratch_url):
+    """The embedded server (`dashboard demo`) is reached through a Unix socket folder (`?host=/dir`)."""
+    from sqlalchemy.engine import make_url
+
+    from data.dbt import run_dbt
+    from data.engine import psycopg_connection
+
+    with psycopg_connection(get_engine(scratch_url)) as conn:
+        folders = [f.strip() for f in conn.execute("show unix_socket_directories").fetchone()[0].split(",")]
+    if not folders or not folders[0]:
+        pytest.skip("this server listens on no Unix socket")
+    url = make_url(scratch_url)
+    socket_url = f"postgresql://{url.username}@/{url.database}?host={folders[0]}&port={url.port or 5432}"
+    run = run_dbt(socket_url, ["debug"], quiet=True)
+    assert run.success, run.error
