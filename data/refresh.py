@@ -159,7 +159,7 @@ def _refresh_with_dbt(
     The locks are held on a connection of this process for the whole run; the models are told so (`kpi_lock_held`)
     and do not take them again on dbt's connections, which would wait for this one forever.
     """
-    from data.dbt import run_dbt
+    from data.dbt import DbtRun, run_dbt
 
     results: dict[str, RefreshResult] = {}
 
@@ -195,11 +195,14 @@ def _refresh_with_dbt(
                 conn.execute("update app.refresh_runs set status = 'running', started_at = now() where id = any(%s)",
                              ([run_ids[v] for v in building],))
                 started = time.perf_counter()
-                run = run_dbt(
-                    engine.url.render_as_string(hide_password=False),
-                    ["run", "--select", *(f"{v}_kpis" for v in building), "--vars", "{kpi_lock_held: true}"],
-                    quiet=True,
-                )
+                try:
+                    run = run_dbt(
+                        engine.url.render_as_string(hide_password=False),
+                        ["run", "--select", *(f"{v}_kpis" for v in building), "--vars", "{kpi_lock_held: true}"],
+                        quiet=True,
+                    )
+                except Exception as exc:  # no run at all (dbt's folder cannot be made, say): every view failed
+                    run = DbtRun(2, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
                 duration = int((time.perf_counter() - started) * 1000)
                 by_model = {n.name: n for n in run.nodes if n.resource_type == "model"}
                 for view in building:
