@@ -80,6 +80,7 @@ class Settings:
     masked_release_interval: int = 60
     log_level: str = "INFO"
     session_idle_minutes: int = 480
+    session_max_hours: int = 12
     proxy_fix_hops: int = 0
     demo: bool = False
 
@@ -157,6 +158,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = Fals
                                           minimum=0),
         log_level=log_level,
         session_idle_minutes=parse_int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES") or "480", minimum=1),
+        session_max_hours=parse_int("SESSION_MAX_HOURS", get("SESSION_MAX_HOURS") or "12", minimum=1),
         proxy_fix_hops=parse_proxy_hops(get("PROXY_FIX_HOPS") or "0"),
         demo=demo,
     )
