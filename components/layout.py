@@ -24,6 +24,25 @@ ROLE_LABELS = {"admin": "Admin", "recruiter": "Recruiter", "viewer": "Viewer"}
 MonthLike = str | date | datetime | pd.Timestamp
 FacilityOptions = Mapping[int, str] | Sequence[tuple[int, str]] | Sequence[Mapping[str, Any]]
 
+# Dash's page template with the document's language (screen readers pick their voice from it).
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="en">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
+
 GRAPH_CONFIG: dict[str, Any] = {
     "displaylogo": False,
     "responsive": True,
@@ -238,7 +257,7 @@ def chart_card(
         content: Any = dcc.Graph(id=chart_id, figure=figure_or_children, config=config, className="chart-graph")
     else:
         content = figure_or_children
-    heading: list[Any] = [] if is_figure else [html.H3(title, className="card-title")]
+    heading: list[Any] = [] if is_figure else [html.H2(title, className="card-title")]
     if subtitle:
         heading.append(html.P(subtitle, className="card-subtitle"))
     header = [html.Div(heading, className="card-heading")] if heading else []
