@@ -224,7 +224,7 @@ def add_value_bars(
         bounded = np.isfinite(view.high)
         base = np.where(bounded, view.low, 0.0)
         length = np.where(bounded, view.high - view.low, view.low)
-        range_texts = [t if r and label_values else "" for t, r in zip(texts, ranges, strict=True)]
+        range_texts = [t if r else "" for t, r in zip(texts, ranges, strict=True)]
         bar = {value_axis: _where(ranges, length), category_axis: categories}
         fig.add_trace(go.Bar(
             **bar, base=_where(ranges, base), orientation=orientation, name=f"{name} (range)",

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from components import theme
 from components.figures import (
     VALUE_LABELS,
+    FieldView,
     Unit,
     add_privacy_note,
     add_value_bars,
@@ -47,6 +48,9 @@ def revenue_by_month(by_month: pd.DataFrame, *, threshold: int, title: str = "Re
                    threshold=threshold,
                    hover_lines=lambda i: (f"Change vs previous month: {growth.text(i)}"
                                           f"<br>Placements invoiced: {placements.text(i)}"))
+    for trace in fig.data:  # a range's label in compact money, so twelve of them fit side by side
+        if isinstance(trace.meta, dict) and trace.meta.get("role") == "range":
+            trace.text = [_compact_range(revenue, i) if t else "" for i, t in enumerate(trace.text)]
     shown = revenue.only(Shown.POINT)
     change = [growth.text(i) if growth.shown[i] == Shown.POINT else
               ("change hidden" if growth.shown[i] == Shown.SUPPRESSED else "") for i in range(len(labels))]
@@ -99,6 +103,13 @@ def revenue_by_facility(by_facility: pd.DataFrame, *, threshold: int, title: str
                      range=value_headroom(tops, 0.2))
     add_privacy_note(fig, threshold)
     return fig
+
+
+def _compact_range(view: FieldView, i: int) -> str:
+    low, high = view.low[i], view.high[i]
+    if not np.isfinite(high):
+        return f"≥ {fmt_compact_currency(low)}"
+    return f"{fmt_compact_currency(low)} to {fmt_compact_currency(high)}"
 
 
 def _range_lows(trace: go.Bar) -> list[float | None]:
