@@ -44,6 +44,15 @@ RANGE_TRACE = "range"
 # Value labels beside bars: outside the bar, never shrunk to the bar's thickness, never clipped by the axis.
 VALUE_LABELS: dict[str, Any] = {"textposition": "outside", "constraintext": "none", "cliponaxis": False,
                                 "textfont": {"size": 12}}
+
+
+def value_labels(*, inside_if_room: bool) -> dict[str, Any]:
+    """Labels of a bar trace: inside the end of a bar long enough to hold its label (so the longest bar's label never
+    runs off a narrow chart) and outside otherwise; always outside on patterned bars, where text would be hard to
+    read."""
+    return {**VALUE_LABELS, "textposition": "auto"} if inside_if_room else dict(VALUE_LABELS)
+
+
 LABEL_WRAP = 24  # facility names longer than this break onto two lines on a category axis
 PARTIAL_PATTERN = {"shape": ".", "fgcolor": "#FFFFFF", "size": 6, "solidity": 0.35}
 RANGE_PATTERN = {"shape": "/", "fgcolor": "#FFFFFF", "size": 7, "solidity": 0.3}
@@ -213,7 +222,8 @@ def add_value_bars(
             marker["pattern"] = patterned(PARTIAL_PATTERN, color)
         labels: dict[str, Any] = {}
         if label_values:
-            labels = {"text": [t if m else "" for t, m in zip(texts, mask, strict=True)], **VALUE_LABELS}
+            labels = {"text": [t if m else "" for t, m in zip(texts, mask, strict=True)],
+                      **value_labels(inside_if_room=role == "value")}
         fig.add_trace(go.Bar(
             **{value_axis: _where(mask, view.values), category_axis: categories}, orientation=orientation,
             name=name, offsetgroup=offsetgroup, legendgroup=group, showlegend=role == "value", marker=marker,
@@ -232,11 +242,21 @@ def add_value_bars(
             # The bar is faint, its label is not (a trace's opacity would fade the label too).
             marker={"color": color, "opacity": 0.45, "pattern": patterned(RANGE_PATTERN, color),
                     "line": {"color": color, "width": 1.5}},
-            text=range_texts, **VALUE_LABELS,
+            text=range_texts, **_range_labels(orientation, len(categories)),
             customdata=customdata, hovertemplate=template, meta={"role": RANGE_TRACE, "field": view.name},
         ))
     add_hidden_marks(fig, [c for c, s in zip(categories, view.shown, strict=True) if s == Shown.SUPPRESSED],
                      threshold=threshold, what=name, orientation=orientation, offsetgroup=offsetgroup)
+
+
+def _range_labels(orientation: str, count: int) -> dict[str, Any]:
+    """Where a range bar's label goes. Across a horizontal bar (its middle, in dark text on the faint bar), so a
+    long "21.8% to 89.8%" stays inside a phone-wide chart; above a column, on its side when many columns stand side
+    by side and upright labels would run into each other."""
+    if orientation == "h":
+        return {**VALUE_LABELS, "textposition": "inside", "insidetextanchor": "middle",
+                "textfont": {"size": 12, "color": theme.TEXT_COLOR}}
+    return {**VALUE_LABELS, "textangle": -90 if count > 6 else 0}
 
 
 def add_value_line(
@@ -325,8 +345,9 @@ def add_privacy_note(fig: go.Figure, threshold: int, *, left_out: bool = False, 
         return
     fig.update_layout(title={"subtitle": {
         "text": f'{privacy_sentence(threshold)}{key} <a href="{PRIVACY_PATH}" target="_self">Why?</a>'}})
-    for role, label, pattern in ((PARTIAL_TRACE, "Dotted: leaves out hidden numbers", PARTIAL_PATTERN),
-                                 (RANGE_TRACE, "Striped: the range the published numbers allow", RANGE_PATTERN)):
+    # Two short lines each, so a key fits the legend of a phone-wide chart.
+    for role, label, pattern in ((PARTIAL_TRACE, "Dotted: leaves out<br>hidden numbers", PARTIAL_PATTERN),
+                                 (RANGE_TRACE, "Striped: the range the<br>published numbers allow", RANGE_PATTERN)):
         if marked_traces(fig, role):
             fig.add_trace(go.Bar(x=[None], y=[None], name=label, legendgroup=f"key-{role}", hoverinfo="skip",
                                  marker={"color": theme.NEUTRAL_COLOR,

@@ -78,7 +78,7 @@ def navbar(
             html.Nav(links, className="navbar-links", **{"aria-label": "Pages"}),
             html.Div(
                 [
-                    html.Span(user_email, className="navbar-user", id="app-user"),
+                    html.Span(user_email, className="navbar-user", id="app-user", title=user_email),
                     html.Span(ROLE_LABELS.get(role, role.title()), className=f"role-badge role-badge--{role}"),
                     # A plain link (not dcc.Link): signing out must reach the server.
                     html.A("Sign out", href=LOGOUT_PATH, className="navbar-signout", id="app-signout"),

@@ -9,7 +9,6 @@ import plotly.graph_objects as go
 
 from components import theme
 from components.figures import (
-    VALUE_LABELS,
     FieldView,
     Unit,
     add_privacy_note,
@@ -25,6 +24,7 @@ from components.figures import (
     new_figure,
     sort_key,
     value_headroom,
+    value_labels,
 )
 from components.formatting import D3_TICK, fmt_compact_currency, fmt_month
 from data.contract import Shown
@@ -92,7 +92,7 @@ def revenue_by_facility(by_facility: pd.DataFrame, *, threshold: int, title: str
             trace.text = [f"≥ {fmt_compact_currency(b)}" if b is not None else "" for b in _range_lows(trace)]
         else:
             continue
-        trace.update(VALUE_LABELS)
+        trace.update(value_labels(inside_if_room=role == "value"))
     fig.update_layout(showlegend=False, uniformtext={"minsize": 12, "mode": "show"})
     facility_axis(fig, labels)
     tops = [length + (base or 0.0) for t in fig.data
