@@ -100,14 +100,13 @@ def data_rows(figure: Mapping[str, Any]) -> tuple[list[str], list[tuple[str, lis
     columns: list[str] = []
     cells: dict[str, dict[str, str]] = {}
     order: list[str] = []
-    category_axis = "x"
+    horizontal = any(t.get("orientation") == "h" for t in traces if _meta(t).get("role") in _VALUE_ROLES)
+    category_axis = "y" if horizontal else "x"
     for trace in traces:
         meta = _meta(trace)
         role = meta.get("role")
         if role not in _VALUE_ROLES and role != "suppressed":
             continue
-        horizontal = trace.get("orientation") == "h"
-        category_axis = "y" if horizontal else "x"
         categories = [str(c) for c in _values(trace.get(category_axis))]
         name = str(meta.get("series") or trace.get("name") or "Value")
         if role == "suppressed":
@@ -154,14 +153,17 @@ def _heatmap_rows(trace: Mapping[str, Any], figure: Mapping[str, Any]
         line = _values(hover[r]) if r < len(hover) else []
         rows.append((str(category), [plain_text(str(line[c]).split("<br>")[0]) if c < len(line) else "—"
                                      for c in range(len(columns))]))
-    return columns, rows, _axis_title(figure, "y") or "Facility"
+    return columns, rows, _axis_title(figure, "y")
 
 
 def _axis_title(figure: Mapping[str, Any], axis: str) -> str:
-    spec = (figure.get("layout") or {}).get(f"{axis}axis") or {}
+    """What the categories are: the axis title, else what the figure says its rows are (figures.facility_axis)."""
+    layout = figure.get("layout") or {}
+    spec = layout.get(f"{axis}axis") or {}
     title = spec.get("title") if isinstance(spec, Mapping) else None
     text = title.get("text") if isinstance(title, Mapping) else title
-    return plain_text(text) or ""
+    meta = layout.get("meta") if isinstance(layout.get("meta"), Mapping) else {}
+    return plain_text(text) or str(meta.get("categories") or "")
 
 
 def describe(title: str, figure: Mapping[str, Any], columns: Sequence[str], rows: Sequence[tuple[str, list[str]]],

@@ -394,6 +394,8 @@ def facility_axis(fig: go.Figure, labels: Sequence[str], *, axis: str = "y") -> 
         fig.update_yaxes(**spec, autorange="reversed")
     else:
         fig.update_xaxes(**spec)
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    fig.update_layout(meta={**meta, "categories": "Facility"})  # what the rows are, for the data table
 
 
 def value_headroom(values: Sequence[float | None], share: float = 0.18) -> list[float] | None:
