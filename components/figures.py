@@ -256,7 +256,7 @@ def _range_labels(orientation: str, count: int) -> dict[str, Any]:
     if orientation == "h":
         return {**VALUE_LABELS, "textposition": "inside", "insidetextanchor": "middle",
                 "textfont": {"size": 12, "color": theme.TEXT_COLOR}}
-    return {**VALUE_LABELS, "textangle": -90 if count > 6 else 0}
+    return {**VALUE_LABELS, "textangle": -90 if count > 4 else 0}
 
 
 def add_value_line(

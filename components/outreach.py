@@ -26,6 +26,7 @@ from components.figures import (
     month_axis,
     month_categories,
     new_figure,
+    value_headroom,
 )
 from components.formatting import D3_TICK, fmt_month, hidden_note
 from data.contract import Shown
@@ -61,7 +62,11 @@ def rates_by_channel(by_channel: pd.DataFrame, *, threshold: int,
                        label_values=True, hover_lines=lambda i: f"Messages sent: {sent.text(i)}")
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=labels, title={"text": ""})
-    fig.update_yaxes(tickformat=D3_TICK["percent"], title={"text": "Share of messages sent"}, rangemode="tozero")
+    # Room above the highest bar for its label, written on its side when the bars stand close together.
+    tops = [high for field in RATES for view in [field_view(data, OUTREACH.column(field))]
+            for high in np.where(np.isfinite(view.high), view.high, view.values) if np.isfinite(high)]
+    fig.update_yaxes(tickformat=D3_TICK["percent"], title={"text": "Share of messages sent"}, rangemode="tozero",
+                     range=value_headroom(tops, 0.9))
     add_privacy_note(fig, threshold)
     return fig
 
