@@ -139,8 +139,11 @@ def data_rows(figure: Mapping[str, Any]) -> tuple[list[str], list[tuple[str, lis
 
 
 def _cell_text(data: Any) -> str:
+    """The value as the hover writes it, marked "(partial)" where its hover says it left hidden numbers out (the
+    chart says so with a dotted bar or an open marker: the table must not rely on that)."""
     if isinstance(data, list | tuple) and data:
-        return plain_text(str(data[0]))
+        partial = len(data) > 1 and "Partial:" in str(data[1])
+        return plain_text(str(data[0])) + (" (partial)" if partial else "")
     return plain_text(data) if isinstance(data, str) else ""
 
 
