@@ -6,6 +6,10 @@ The `Exporter` (the app's `services().exporter`) does the work for these routes 
 the analytics service, builds the page's own figures (components/registry.py), stamps them, renders them in the
 warm browser (dashboard/renderer.py) and writes the audit row. Nothing is audited when nothing was exported (a
 refusal, or 503 without a browser).
+
+Chart and report exports run within the limits of dashboard/export_limits.py: a slot of the user's (429 beyond
+EXPORT_CONCURRENCY_PER_USER), a data-point budget before rendering, plain placeholders in vector output, a time
+budget while rendering and a size budget after.
 """
 
 from __future__ import annotations
@@ -38,7 +42,18 @@ from components.overview import TILES, change_vs_previous, tile_text
 from components.registry import PAGES, PageSpec
 from components.tables import NUMERIC_DISPLAYS, TEXT_SUFFIX, row_labels, totals_rows
 from dashboard.api import NotFound, filters_json, request_selection, rows_as_csv
+from dashboard.export_limits import (
+    VECTOR_FORMATS,
+    Budget,
+    ExportRefused,
+    ExportSlots,
+    check_points,
+    check_size,
+    count_points,
+    plain_placeholders,
+)
 from dashboard.renderer import ChartRenderer, default_browser_path
+from data.cache import database_namespace
 from data.filters import DataFilter, previous_period
 from data.queries import DATASET_NAMES
 
@@ -59,9 +74,12 @@ class ExportFile:
 class Exporter:
     """Builds one export for an authorized selection, and audits it."""
 
-    def __init__(self, bound: AppServices, renderer: ChartRenderer) -> None:
+    def __init__(self, bound: AppServices, renderer: ChartRenderer, budget: Budget | None = None,
+                 slots: ExportSlots | None = None) -> None:
         self.services = bound
         self.renderer = renderer
+        self.budget = budget or budget_of(bound.settings)
+        self.slots = slots or ExportSlots(self.budget.per_user, None, "local")
 
     @property
     def analytics(self):
@@ -83,38 +101,49 @@ class Exporter:
             raise NotFound(f"unknown chart {chart_id!r} of page {page_id!r}; choose from "
                            f"{', '.join(c.chart_id for c in page.charts) or 'none'} (png, svg or pdf)")
         filt, unmasked, k = selection.filt, selection.unmasked, self.analytics.policy.threshold
-        frames = self.analytics.aggregates(page.dataset, filt, page.groupings, unmasked=unmasked)
-        figure = chart.figure(frames, k)
-        hidden = self._suppressed_cells(page, filt, unmasked)
-        stamp = self._stamp(selection, page, hidden)
-        width, height = CHART_SIZE
-        content = self.renderer.render(stamp_figure(figure, chart.title, stamp), fmt, width=width, height=height,
-                                       scale=CHART_SCALE if fmt == "png" else 1)
+        with self.slots.hold(selection.scope.user.id):
+            frames = self.analytics.aggregates(page.dataset, filt, page.groupings, unmasked=unmasked)
+            figure = chart.figure(frames, k)
+            hidden = self._suppressed_cells(page, filt, unmasked)
+            stamp = self._stamp(selection, page, hidden)
+            spec = stamp_figure(figure, chart.title, stamp).to_plotly_json()
+            check_points(count_points(spec), self.budget)
+            if fmt in VECTOR_FORMATS:
+                plain_placeholders(spec)
+            width, height = CHART_SIZE
+            content = self.renderer.render(spec, fmt, width=width, height=height,
+                                           scale=CHART_SCALE if fmt == "png" else 1, timeout=self.budget.timeout_s)
+            check_size(content, self.budget)
         self._audit(selection, f"chart/{page_id}/{chart_id}.{fmt}", hidden)
         return ExportFile(content, f"{page_id}_{chart_id}_{_months(filt)}.{fmt}", MIME[fmt], hidden)
 
     def report(self, selection: Selection, page_id: str) -> ExportFile:
         page = page_spec(page_id)
         filt, unmasked, k = selection.filt, selection.unmasked, self.analytics.policy.threshold
-        frames = (self.analytics.aggregates(page.dataset, filt, page.groupings, unmasked=unmasked)
-                  if page.dataset else [])
-        hidden = self._suppressed_cells(page, filt, unmasked)
-        stamp = self._stamp(selection, page, hidden)
-        figures = [stamp_figure(c.figure(frames, k), c.title, stamp, size=REPORT_CHART_SIZE) for c in page.charts]
-        width, height = REPORT_CHART_SIZE
-        images = (self.renderer.render_many(figures, "png", width=width, height=height, scale=REPORT_CHART_SCALE)
-                  if figures else [])
-        kpis = self.analytics.kpis(filt, unmasked=unmasked)
-        previous = self.analytics.kpis(previous_period(filt), unmasked=unmasked)
-        tables = [self._table(page, frames)] if page.table is not None else []
-        content = report_pdf(Report(
-            title=f"{page.title} report",
-            stamp=stamp,
-            kpis=report_tiles(kpis, previous),
-            charts=[(c.title, png) for c, png in zip(page.charts, images, strict=True)],
-            tables=tables,
-            footnotes=footnotes(k, masked=not unmasked),
-        ))
+        with self.slots.hold(selection.scope.user.id):
+            frames = (self.analytics.aggregates(page.dataset, filt, page.groupings, unmasked=unmasked)
+                      if page.dataset else [])
+            hidden = self._suppressed_cells(page, filt, unmasked)
+            stamp = self._stamp(selection, page, hidden)
+            figures = [stamp_figure(c.figure(frames, k), c.title, stamp, size=REPORT_CHART_SIZE).to_plotly_json()
+                       for c in page.charts]
+            check_points(sum(count_points(f) for f in figures), self.budget)
+            width, height = REPORT_CHART_SIZE
+            images = (self.renderer.render_many(figures, "png", width=width, height=height, scale=REPORT_CHART_SCALE,
+                                                timeout=self.budget.timeout_s)
+                      if figures else [])
+            kpis = self.analytics.kpis(filt, unmasked=unmasked)
+            previous = self.analytics.kpis(previous_period(filt), unmasked=unmasked)
+            tables = [self._table(page, frames)] if page.table is not None else []
+            content = report_pdf(Report(
+                title=f"{page.title} report",
+                stamp=stamp,
+                kpis=report_tiles(kpis, previous),
+                charts=[(c.title, png) for c, png in zip(page.charts, images, strict=True)],
+                tables=tables,
+                footnotes=footnotes(k, masked=not unmasked),
+            ))
+            check_size(content, self.budget)
         self._audit(selection, f"report/{page_id}.pdf", hidden)
         return ExportFile(content, f"{page_id}_report_{_months(filt)}.pdf", MIME["pdf"], hidden)
 
@@ -199,9 +228,18 @@ def page_spec(page_id: str) -> PageSpec:
     return page
 
 
+def budget_of(settings: Any) -> Budget:
+    return Budget(max_bytes=settings.export_max_mb * 1_000_000, max_points=settings.export_max_points,
+                  per_user=settings.export_concurrency_per_user, timeout_s=float(settings.export_timeout_seconds))
+
+
 def init_exports(server: Flask, bound: AppServices) -> Exporter:
     """Bind the exporter (the browser starts on the first image export, not here) and the routes."""
-    bound.exporter = Exporter(bound, ChartRenderer(default_browser_path()))
+    settings = bound.settings
+    budget = budget_of(settings)
+    slots = ExportSlots(budget.per_user, settings.redis_url, database_namespace(settings.database_url))
+    renderer = ChartRenderer(default_browser_path(), render_timeout=budget.timeout_s)
+    bound.exporter = Exporter(bound, renderer, budget, slots)
     server.register_blueprint(exports)
     server.register_blueprint(csv_exports)
     return bound.exporter
@@ -237,6 +275,15 @@ def unknown_export(rest: str) -> Response:
     """Any other /export/ URL is a JSON 404 (Dash's page router would otherwise answer it with the app shell)."""
     raise NotFound(f"no export at /export/{rest}; see GET /export/chart/<page>/<chart_id>.png|svg|pdf "
                    "and /export/report/<page>.pdf")
+
+
+@exports.errorhandler(ExportRefused)
+@csv_exports.errorhandler(ExportRefused)
+def _export_refused(exc: ExportRefused) -> tuple[Response, int]:
+    response = jsonify(error=str(exc))
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response, exc.status
 
 
 @exports.errorhandler(RendererUnavailable)

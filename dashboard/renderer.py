@@ -2,9 +2,16 @@
 
 kaleido's own `start_sync_server()` waits forever when the browser cannot start (its worker thread dies before it
 takes the first task), so this keeps an equivalent warm `kaleido.Kaleido` on an event loop of its own, with a
-start-up timeout, a render timeout, and a restart when the browser has gone away. Starting a browser costs about
-2-5 s; a warm render about 0.15-0.5 s (docs/PERFORMANCE.md). Several request threads may render at once: the
-browser has `tabs` tabs and kaleido queues the rest.
+start-up timeout and a time budget per export. Starting a browser costs about 2-5 s; a warm render about 0.15-0.5 s
+(docs/PERFORMANCE.md). Several request threads may render at once: the browser has `tabs` tabs and kaleido queues
+the rest.
+
+Failures stay with the export that met them (issue 12, item 5):
+- an export over its time budget (which starts once the browser is up) is cancelled alone; the browser and the
+  other exports carry on (kaleido reloads the tab and puts it back);
+- a browser that died is restarted once, by whichever request notices first: each render remembers the browser
+  it used and only discards that one, so requests that notice later use the new browser instead of discarding it,
+  and starts are serialised by a lock (renderers recover one at a time).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from components.export_render import RendererUnavailable
+from dashboard.export_limits import MAX_TIMEOUT_SECONDS, START_TIMEOUT_S, ExportRefused
 
 log = logging.getLogger(__name__)
 DEFAULT_BROWSERS = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
@@ -41,8 +49,8 @@ def default_browser_path() -> str | None:
 class ChartRenderer:
     """Renders plotly figures to PNG, SVG or PDF bytes in a browser kept warm between calls."""
 
-    def __init__(self, browser_path: str | None, *, tabs: int = 2, start_timeout: float = 45.0,
-                 render_timeout: float = 60.0) -> None:
+    def __init__(self, browser_path: str | None, *, tabs: int = 2, start_timeout: float = START_TIMEOUT_S,
+                 render_timeout: float = 20.0) -> None:
         self.browser_path = browser_path
         self.tabs = tabs
         self.start_timeout = start_timeout
@@ -57,27 +65,34 @@ class ChartRenderer:
     def running(self) -> bool:
         return self._kaleido is not None
 
-    def render(self, figure: go.Figure | dict, fmt: str, *, width: int, height: int, scale: float = 1) -> bytes:
-        return self.render_many([figure], fmt, width=width, height=height, scale=scale)[0]
+    def render(self, figure: go.Figure | dict, fmt: str, *, width: int, height: int, scale: float = 1,
+               timeout: float | None = None) -> bytes:
+        return self.render_many([figure], fmt, width=width, height=height, scale=scale, timeout=timeout)[0]
 
     def render_many(self, figures: Sequence[go.Figure | dict], fmt: str, *, width: int, height: int,
-                    scale: float = 1) -> list[bytes]:
-        """Each figure rendered (in parallel over the browser's tabs); RendererUnavailable when no browser."""
+                    scale: float = 1, timeout: float | None = None) -> list[bytes]:
+        """Each figure rendered (in parallel over the browser's tabs) within `timeout` seconds (default
+        `render_timeout`) from the moment the browser is up; RendererUnavailable when no browser, ExportRefused
+        (503) when over time."""
         opts = {"format": fmt, "width": width, "height": height, "scale": scale}
         specs = [f.to_plotly_json() if isinstance(f, go.Figure) else f for f in figures]
+        budget = self.render_timeout if timeout is None else timeout
         for attempt in (1, 2):
             kaleido, loop = self._ensure_started()
             future = asyncio.run_coroutine_threadsafe(self._render(kaleido, specs, opts), loop)
             try:
-                return future.result(timeout=self.render_timeout * max(1, len(specs)))
+                return future.result(timeout=budget)
             except FutureTimeout:
-                future.cancel()
-                self._discard("a render timed out")
-                raise RendererUnavailable("chart rendering timed out; try again") from None
+                future.cancel()  # this export only: the browser and the other renders carry on
+                if not _alive(kaleido):
+                    self._discard_if(kaleido, "the browser process exited")
+                log.warning("an export ran over its %.0f s budget and was cancelled", budget)
+                raise ExportRefused(f"this export took longer than {budget:g} s and was stopped; choose fewer "
+                                    "facilities or months, or try again", status=503, retry_after=5) from None
             except Exception as exc:  # the browser died under us: restart once, then give up
                 if attempt == 2 or not self._browser_gone(exc):
                     raise
-                self._discard(f"browser went away ({type(exc).__name__})")
+                self._discard_if(kaleido, f"browser went away ({type(exc).__name__})")
         raise AssertionError("unreachable")
 
     def close(self) -> None:
@@ -90,6 +105,8 @@ class ChartRenderer:
 
     def _ensure_started(self) -> tuple[Any, asyncio.AbstractEventLoop]:
         with self._lock:
+            if self._kaleido is not None and not _alive(self._kaleido):
+                self._discard("the browser process exited")  # noticed first here: restarted once, below
             if self._kaleido is not None and self._loop is not None:
                 return self._kaleido, self._loop
             if self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_AFTER_S:
@@ -118,9 +135,17 @@ class ChartRenderer:
         if self.browser_path is None or not os.access(self.browser_path, os.X_OK):
             raise FileNotFoundError(f"no executable browser at {self.browser_path!r}")
         # mathjax=False: kaleido would fetch MathJax from a CDN, and this network may be closed.
-        renderer = kaleido.Kaleido(n=self.tabs, timeout=self.render_timeout, path=self.browser_path, mathjax=False)
+        # kaleido's own per-render timeout is only a backstop behind each export's budget.
+        renderer = kaleido.Kaleido(n=self.tabs, timeout=MAX_TIMEOUT_SECONDS + 5, path=self.browser_path,
+                                   mathjax=False)
         await renderer.open()
         return renderer
+
+    def _discard_if(self, kaleido: Any, why: str) -> None:
+        """Discard the browser `kaleido` if it is still the current one (another request may have replaced it)."""
+        with self._lock:
+            if self._kaleido is kaleido:
+                self._discard(why)
 
     def _discard(self, why: str) -> None:
         kaleido, loop = self._kaleido, self._loop
@@ -138,3 +163,10 @@ class ChartRenderer:
     def _browser_gone(exc: BaseException) -> bool:
         name = type(exc).__name__
         return "Closed" in name or "Broken" in name or isinstance(exc, ConnectionError | EOFError)
+
+
+def _alive(kaleido: Any) -> bool:
+    """Whether the browser process behind `kaleido` is still running (True when that cannot be told)."""
+    process = getattr(kaleido, "subprocess", None)
+    poll = getattr(process, "poll", None)
+    return poll is None or poll() is None
