@@ -59,6 +59,7 @@ class ChartRenderer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._kaleido: Any = None
         self._failed_at: float | None = None
+        self.starts = 0  # browsers started so far (the first one and each restart)
         self._failure = ""
 
     @property
@@ -126,6 +127,7 @@ class ChartRenderer:
                 log.error("%s: %s", self._failure, exc)
                 raise RendererUnavailable(self._failure) from None
             self._loop, self._kaleido, self._failed_at = loop, kaleido, None
+            self.starts += 1
             log.info("chart renderer started (%s, %d tabs)", self.browser_path, self.tabs)
             return kaleido, loop
 

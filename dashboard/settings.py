@@ -91,7 +91,7 @@ class Settings:
     session_idle_minutes: int = 480
     proxy_fix_hops: int = 0
     export_max_mb: int = 10
-    export_max_points: int = 50_000
+    export_max_points: int = 20_000
     export_concurrency_per_user: int = 2
     export_timeout_seconds: int = 20
     demo: bool = False
@@ -148,7 +148,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = Fals
         session_idle_minutes=parse_int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES") or "480", minimum=1),
         proxy_fix_hops=parse_proxy_hops(get("PROXY_FIX_HOPS") or "0"),
         export_max_mb=parse_int("EXPORT_MAX_MB", get("EXPORT_MAX_MB") or "10", minimum=1),
-        export_max_points=parse_int("EXPORT_MAX_POINTS", get("EXPORT_MAX_POINTS") or "50000", minimum=100),
+        export_max_points=parse_int("EXPORT_MAX_POINTS", get("EXPORT_MAX_POINTS") or "20000", minimum=100),
         export_concurrency_per_user=parse_int(
             "EXPORT_CONCURRENCY_PER_USER", get("EXPORT_CONCURRENCY_PER_USER") or "2", minimum=1
         ),
