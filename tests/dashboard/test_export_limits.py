@@ -143,9 +143,8 @@ def test_slots_are_shared_between_processes_through_redis_and_expire(redis_url):
     first, second = (ExportSlots(2, redis_url, namespace) for _ in range(2))  # two workers, one Redis
     with first.hold(7), second.hold(7):
         assert first.in_use(7) == 2
-        with pytest.raises(ExportRefused) as refused:
-            with second.hold(7):
-                pass
+        with pytest.raises(ExportRefused) as refused, second.hold(7):
+            pass
         assert refused.value.status == 429 and refused.value.retry_after
         with first.hold(8):  # another user is not affected
             pass
@@ -153,9 +152,8 @@ def test_slots_are_shared_between_processes_through_redis_and_expire(redis_url):
     # A slot whose worker was killed (never released) frees itself.
     short = ExportSlots(1, redis_url, namespace, ttl_s=1)
     short._acquire(9)
-    with pytest.raises(ExportRefused):
-        with short.hold(9):
-            pass
+    with pytest.raises(ExportRefused), short.hold(9):
+        pass
     time.sleep(1.2)
     with short.hold(9):
         pass
