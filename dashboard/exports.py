@@ -8,12 +8,13 @@ warm browser (dashboard/renderer.py) and writes the audit row. Nothing is audite
 refusal, or 503 without a browser).
 
 Chart and report exports run within the limits of dashboard/export_limits.py: a slot of the user's (429 beyond
-EXPORT_CONCURRENCY_PER_USER), a data-point budget before rendering, plain placeholders in vector output, a time
+EXPORT_CONCURRENCY_PER_USER), a data-point budget before rendering, plain placeholders instead of patterns, a time
 budget while rendering and a size budget after.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,22 +29,23 @@ from components.export_render import (
     CHART_SIZE,
     MIME,
     REPORT_CHART_SCALE,
-    REPORT_CHART_SIZE,
     KpiTile,
     RendererUnavailable,
     Report,
+    ReportChart,
     ReportTable,
     Stamp,
+    figure_note,
+    report_figure,
     report_pdf,
     stamp_figure,
 )
-from components.formatting import hidden_note, privacy_sentence
+from components.formatting import HIDDEN_TEXT, hidden_note, privacy_sentence
 from components.overview import TILES, change_vs_previous, tile_text
 from components.registry import PAGES, PageSpec
-from components.tables import NUMERIC_DISPLAYS, TEXT_SUFFIX, row_labels, totals_rows
+from components.tables import NUMERIC_DISPLAYS, STATE_SUFFIX, TEXT_SUFFIX, row_labels, totals_rows
 from dashboard.api import NotFound, filters_json, request_selection, rows_as_csv
 from dashboard.export_limits import (
-    VECTOR_FORMATS,
     Budget,
     ExportRefused,
     ExportSlots,
@@ -61,6 +63,7 @@ exports = Blueprint("exports", __name__, url_prefix="/export")
 # The CSV export lives under the API's prefix (/api/v1/export/) but is served by the same exporter as the menus.
 csv_exports = Blueprint("csv_exports", __name__, url_prefix="/api/v1/export")
 KPI_DATASET = "kpis"
+REPORT_PARTIAL_MARK = "*"  # the PDF fonts have no "◐" (the grid's mark)
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,7 @@ class Exporter:
             stamp = self._stamp(selection, page, hidden)
             spec = stamp_figure(figure, chart.title, stamp).to_plotly_json()
             check_points(count_points(spec), self.budget)
-            if fmt in VECTOR_FORMATS:
-                plain_placeholders(spec)
+            plain_placeholders(spec)  # every format: vector output explodes, PNG loses patterned bars
             width, height = CHART_SIZE
             content = self.renderer.render(spec, fmt, width=width, height=height,
                                            scale=CHART_SCALE if fmt == "png" else 1, timeout=self.budget.timeout_s)
@@ -125,27 +127,41 @@ class Exporter:
                       if page.dataset else [])
             hidden = self._suppressed_cells(page, filt, unmasked)
             stamp = self._stamp(selection, page, hidden)
-            figures = [stamp_figure(c.figure(frames, k), c.title, stamp, size=REPORT_CHART_SIZE).to_plotly_json()
-                       for c in page.charts]
+            built = [c.figure(frames, k) for c in page.charts]
+            figures = [plain_placeholders(report_figure(f).to_plotly_json()) for f in built]
             check_points(sum(count_points(f) for f in figures), self.budget)
-            width, height = REPORT_CHART_SIZE
-            images = (self.renderer.render_many(figures, "png", width=width, height=height, scale=REPORT_CHART_SCALE,
-                                                timeout=self.budget.timeout_s)
-                      if figures else [])
+            images = self._render_report_charts(figures)
             kpis = self.analytics.kpis(filt, unmasked=unmasked)
             previous = self.analytics.kpis(previous_period(filt), unmasked=unmasked)
-            tables = [self._table(page, frames)] if page.table is not None else []
+            tables = [self._table(page, frames, k)] if page.table is not None else []
+            charts = [ReportChart(c.title, png, _size(f), page.definition(c.chart_id), figure_note(b))
+                      for c, b, f, png in zip(page.charts, built, figures, images, strict=True)]
             content = report_pdf(Report(
                 title=f"{page.title} report",
                 stamp=stamp,
                 kpis=report_tiles(kpis, previous),
-                charts=[(c.title, png) for c, png in zip(page.charts, images, strict=True)],
+                charts=charts,
                 tables=tables,
-                footnotes=footnotes(k, masked=not unmasked),
+                footnotes=footnotes(k, masked=not unmasked, hidden=hidden),
+                with_channel=page.with_channel,
             ))
             check_size(content, self.budget)
         self._audit(selection, f"report/{page_id}.pdf", hidden)
         return ExportFile(content, f"{page_id}_report_{_months(filt)}.pdf", MIME["pdf"], hidden)
+
+    def _render_report_charts(self, figures: list[dict[str, Any]]) -> list[bytes]:
+        """Each figure as PNG at its own size (grouped by size, one browser call per size), within one budget."""
+        deadline = time.monotonic() + self.budget.timeout_s
+        images: dict[int, bytes] = {}
+        by_size: dict[tuple[int, int], list[int]] = {}
+        for i, figure in enumerate(figures):
+            by_size.setdefault(_size(figure), []).append(i)
+        for (width, height), indexes in by_size.items():
+            left = max(0.1, deadline - time.monotonic())
+            rendered = self.renderer.render_many([figures[i] for i in indexes], "png", width=width, height=height,
+                                                 scale=REPORT_CHART_SCALE, timeout=left)
+            images.update(zip(indexes, rendered, strict=True))
+        return [images[i] for i in range(len(figures))]
 
     def csv(self, selection: Selection, dataset: str) -> ExportFile:
         """The dataset's masked rows, as `GET /api/v1/export/<dataset>.csv` answers them."""
@@ -184,14 +200,33 @@ class Exporter:
         )
 
     @staticmethod
-    def _table(page: PageSpec, frames: Any) -> ReportTable:
+    def _table(page: PageSpec, frames: Any, threshold: int) -> ReportTable:
+        """The page's table as printed: values as on screen, a partial value marked with an asterisk, and notes
+        saying what "hidden", the asterisk and a range mean (only those the table uses)."""
         assert page.table is not None
         frame = frames[page.table.grouping]
         columns = page.table.columns
         records = totals_rows(frame, columns, labels=row_labels(frame))
-        rows = [[record["label"], *(record[f"{c.name}{TEXT_SUFFIX}"] or "—" for c in columns)] for record in records]
+
+        def cell(record: dict[str, Any], name: str) -> str:
+            text = record[f"{name}{TEXT_SUFFIX}"] or "—"
+            return f"{text} {REPORT_PARTIAL_MARK}" if record[f"{name}{STATE_SUFFIX}"] == "partial" else text
+
+        rows = [[record["label"], *(cell(record, c.name) for c in columns)] for record in records]
+        states = {record[f"{c.name}{STATE_SUFFIX}"] for record in records for c in columns}
+        notes = []
+        if "suppressed" in states:
+            notes.append(f'"{HIDDEN_TEXT}": {hidden_note(threshold)}')
+        if "partial" in states:
+            notes.append(f"{REPORT_PARTIAL_MARK} Partial: this total leaves out {page.table.unit[1]} with hidden "
+                         "numbers.")
+        if "range" in states:
+            notes.append('"A to B": too many hidden numbers to show one value; the range the published numbers '
+                         "allow.")
+        if notes:
+            notes.append(privacy_sentence(threshold))
         return ReportTable("By facility", ("Facility", *(c.label for c in columns)), rows,
-                           (False, *(c.display in NUMERIC_DISPLAYS for c in columns)))
+                           (False, *(c.display in NUMERIC_DISPLAYS for c in columns)), tuple(notes))
 
     def _audit(self, selection: Selection, target: str, hidden: int) -> None:
         audit.record(self.services.engine, "export", user_id=selection.scope.user.id, target=target,
@@ -213,12 +248,15 @@ def report_tiles(row: dict[str, Any], previous: dict[str, Any] | None = None) ->
     return tiles
 
 
-def footnotes(threshold: int, *, masked: bool) -> list[str]:
+def footnotes(threshold: int, *, masked: bool, hidden: int | None = None) -> list[str]:
+    """The report's privacy note, in the figures' own words (components/formatting.py)."""
     if not masked:
         return ["These figures are unprotected (an admin asked for them; the request is in the audit log)."]
-    return [f"{privacy_sentence(threshold)} {hidden_note(threshold)} A partial total (marked partial or dotted) "
-            "leaves hidden numbers out; where too much is left out for one value, the range the published numbers "
-            "allow is given instead."]
+    count = "" if hidden is None else (f" In this selection {hidden:,} number{'' if hidden == 1 else 's'} "
+                                       f"{'is' if hidden == 1 else 'are'} hidden.")
+    return [f"{privacy_sentence(threshold)}{count} A partial total (grey in charts, marked {REPORT_PARTIAL_MARK} "
+            "in tables) leaves hidden numbers out; where too much is left out for one value, the range the published "
+            "numbers allow is given instead."]
 
 
 def page_spec(page_id: str) -> PageSpec:
@@ -295,6 +333,11 @@ def _send(file: ExportFile) -> Response:
     return Response(file.content, mimetype=file.mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{file.filename}"',
                              "Cache-Control": "no-store"})
+
+
+def _size(figure: dict[str, Any]) -> tuple[int, int]:
+    layout = figure.get("layout", {})
+    return int(layout["width"]), int(layout["height"])
 
 
 def _months(filt: DataFilter) -> str:
