@@ -43,7 +43,7 @@ from components.export_render import (
 from components.formatting import HIDDEN_TEXT, hidden_note, privacy_sentence
 from components.overview import TILES, change_vs_previous, tile_text
 from components.registry import PAGES, PageSpec
-from components.tables import NUMERIC_DISPLAYS, STATE_SUFFIX, TEXT_SUFFIX, row_labels, totals_rows
+from components.tables import COMPLETE, NUMERIC_DISPLAYS, STATE_SUFFIX, TEXT_SUFFIX, row_labels, totals_rows
 from dashboard.api import NotFound, filters_json, request_selection, rows_as_csv
 from dashboard.export_limits import (
     Budget,
@@ -201,8 +201,9 @@ class Exporter:
 
     @staticmethod
     def _table(page: PageSpec, frames: Any, threshold: int) -> ReportTable:
-        """The page's table as printed: values as on screen, a partial value marked with an asterisk, and notes
-        saying what "hidden", the asterisk and a range mean (only those the table uses)."""
+        """The page's table as printed: values as on screen; a row whose totals left hidden numbers out (the grid's
+        "partial" rows) and a partial value marked with an asterisk; notes saying what "hidden", the asterisk and a
+        range mean (only those the table uses)."""
         assert page.table is not None
         frame = frames[page.table.grouping]
         columns = page.table.columns
@@ -212,17 +213,18 @@ class Exporter:
             text = record[f"{name}{TEXT_SUFFIX}"] or "—"
             return f"{text} {REPORT_PARTIAL_MARK}" if record[f"{name}{STATE_SUFFIX}"] == "partial" else text
 
-        rows = [[record["label"], *(cell(record, c.name) for c in columns)] for record in records]
+        def label(record: dict[str, Any]) -> str:
+            return record["label"] if record[COMPLETE] == "yes" else f"{record['label']} {REPORT_PARTIAL_MARK}"
+
+        rows = [[label(record), *(cell(record, c.name) for c in columns)] for record in records]
         states = {record[f"{c.name}{STATE_SUFFIX}"] for record in records for c in columns}
         notes = []
         if "suppressed" in states:
             notes.append(f'"{HIDDEN_TEXT}": {hidden_note(threshold)}')
-        if "partial" in states:
-            notes.append(f"{REPORT_PARTIAL_MARK} Partial: this total leaves out {page.table.unit[1]} with hidden "
-                         "numbers.")
-        if "range" in states:
-            notes.append('"A to B": too many hidden numbers to show one value; the range the published numbers '
-                         "allow.")
+        if any(record[COMPLETE] != "yes" for record in records):
+            notes.append(f"{REPORT_PARTIAL_MARK} Partial: the row's totals (or the value marked) leave out "
+                         f"{page.table.unit[1]} with hidden numbers; where too much is left out for one value, the "
+                         "cell gives the range the published numbers allow (\"A to B\").")
         if notes:
             notes.append(privacy_sentence(threshold))
         return ReportTable("By facility", ("Facility", *(c.label for c in columns)), rows,
