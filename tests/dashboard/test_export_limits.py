@@ -227,3 +227,28 @@ def test_export_settings_have_defaults_and_bounds():
 def test_count_points_counts_what_the_browser_draws():
     fig = go.Figure([go.Bar(x=["a", "b", "c"], y=[1, 2, 3]), go.Heatmap(z=[[1, 2], [3, 4], [5, 6]])])
     assert count_points(fig.to_plotly_json()) == 3 + 6
+
+
+def test_the_export_menu_shows_a_refusal_as_its_message(app, signed_in, exporter):
+    """The menus' callback (pages/chart_page.py) catches AuthError: a 429-style refusal reads as a message."""
+    client, user = signed_in
+    client.get("/health")  # the first request moves the global callbacks onto the app
+    key = next(k for k in app.callback_map if '"type":"export-download"' in k and '"page":"pipeline"' in k)
+    ids = [{"type": "export", "page": "pipeline", "chart": "by-month", "format": f}
+           for f in ("png", "svg", "pdf", "csv")]
+    state = [{"id": d["id"], "property": d["property"], "value": None} for d in app.callback_map[key]["state"]]
+    state[1]["value"], state[2]["value"] = "2025-05", "2026-06"
+    body = {
+        "output": key,
+        "outputs": [{"id": {"type": "export-download", "page": "pipeline", "chart": "by-month"}, "property": "data"},
+                    {"id": {"type": "export-status", "page": "pipeline", "chart": "by-month"},
+                     "property": "children"}],
+        "inputs": [[{"id": i, "property": "n_clicks", "value": 1 if i["format"] == "png" else 0} for i in ids]],
+        "changedPropIds": ['{"chart":"by-month","format":"png","page":"pipeline","type":"export"}.n_clicks'],
+        "state": state,
+    }
+    with exporter.slots.hold(user.id), exporter.slots.hold(user.id):
+        answer = client.post("/_dash-update-component", json=body)
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
+    status = next(props["children"] for cid, props in answer.get_json()["response"].items() if "export-status" in cid)
+    assert status.startswith("Export failed: you already have 2 exports in progress")
