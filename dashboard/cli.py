@@ -15,6 +15,7 @@ import click
 from auth.errors import UserError
 from auth.tokens import create_token, revoke_tokens
 from auth.users import ROLES, create_user, deactivate_user, list_users, require_user, set_facilities
+from dashboard.cli_dbt import dbt_command
 from dashboard.ports import PortUnavailable, check_port
 from dashboard.settings import SettingsError, load_settings, parse_database_url
 from data.cache import data_versions, database_namespace
@@ -64,6 +65,14 @@ class _PlainFormatter(logging.Formatter):
         return _ANSI_CODES.sub("", super().format(record))
 
 
+def refresh_build() -> str:
+    """How `refresh`, `seed` and `scheduler` build the stores: "dbt" with DBT_ENABLED=true, else "sql"."""
+    try:
+        return load_settings(demo=True).refresh_build
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 @main.command("migrate")
 def migrate_command() -> None:
     """Apply pending SQL migrations."""
@@ -89,6 +98,7 @@ def seed_command(applications: int, facilities: int, months: int, seed_value: in
     The data is the same for the same seed on the same day. A database that already holds data is refused unless
     --reset.
     """
+    build = refresh_build()
     url = database_url()
     engine = get_engine(url)
     migrate(engine)
@@ -99,7 +109,7 @@ def seed_command(applications: int, facilities: int, months: int, seed_value: in
             report = seed(engine, config, reset=reset, progress=lambda _step, n: bar.update(n))
     except SeedError as exc:
         raise click.ClickException(str(exc)) from None
-    results = RefreshJobs(engine, on_success=_refreshed(url)).run_now(["all"], trigger="cli")
+    results = RefreshJobs(engine, on_success=_refreshed(url), build=build).run_now(["all"], trigger="cli")
     click.echo(
         f"seeded {report.facilities} facilities, {report.candidates} candidates, {report.applications} applications,"
         f" {report.compliance_checks} checks, {report.placements} placements, {report.invoices} invoices,"
@@ -112,10 +122,12 @@ def seed_command(applications: int, facilities: int, months: int, seed_value: in
 def refresh_command(view: str) -> None:
     """Refresh the KPI views.
 
-    Each view is refreshed CONCURRENTLY (readers are never blocked) and each run is recorded in app.refresh_runs.
+    Readers are never blocked, and each run is recorded in app.refresh_runs. With DBT_ENABLED=true the views are
+    built by the dbt models (`dashboard dbt`).
     """
+    build = refresh_build()
     url = database_url()
-    jobs = RefreshJobs(get_engine(url), on_success=_refreshed(url))
+    jobs = RefreshJobs(get_engine(url), on_success=_refreshed(url), build=build)
     results = jobs.run_now([view], trigger="cli")
     for result in results:
         detail = f"{result.duration_ms} ms" if result.status == "succeeded" else result.error
@@ -315,9 +327,10 @@ def scheduler_command() -> None:
     url = settings.database_url or database_url()
     engine = get_engine(url)
     announce = _announcer(url)
-    jobs = RefreshJobs(engine, on_success=lambda views: announce(dict.fromkeys(views)))
+    jobs = RefreshJobs(engine, on_success=lambda views: announce(dict.fromkeys(views)), build=settings.refresh_build)
     click.echo(f"scheduler: all views every {settings.analytics_refresh_interval_ms // 1000} s, "
-               f"pipeline every {settings.pipeline_refresh_interval_ms // 1000} s")
+               f"pipeline every {settings.pipeline_refresh_interval_ms // 1000} s"
+               + (", built with dbt (DBT_ENABLED)" if settings.dbt_enabled else ""))
     live = start_live_refresh(engine, settings, lambda batch: announce(batch.changed_facilities))
     click.echo(f"live refresh: on, batches after {settings.live_refresh_debounce_ms} ms, sweep every "
                f"{settings.live_refresh_sweep_ms // 1000} s" if live else "live refresh: off (LIVE_REFRESH=false)")
@@ -326,6 +339,9 @@ def scheduler_command() -> None:
     finally:
         if live is not None:
             live.stop()
+
+
+main.add_command(dbt_command)
 
 
 @main.command("run")

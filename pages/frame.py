@@ -186,6 +186,12 @@ def iso(stamp: datetime | None) -> str | None:
     return stamp.isoformat() if stamp is not None else None
 
 
+def filter_inputs(page_id: str) -> tuple[Input, Input, Input]:
+    """The facility, start and end filters of a page, in the order callbacks receive them."""
+    return (Input(f"{page_id}-facility", "value"), Input(f"{page_id}-start", "value"),
+            Input(f"{page_id}-end", "value"))
+
+
 def register_url_sync(page_id: str, path: str, *, with_channel: bool = False) -> None:
     """Keep the address bar and the navbar links in step with the page's filters; a filter change clears the
     notices about the URL the page was opened with."""
@@ -195,9 +201,7 @@ def register_url_sync(page_id: str, path: str, *, with_channel: bool = False) ->
         Output(f"{page_id}-search", "data"),
         Output(f"{page_id}-nav", "children"),
         Output(f"{page_id}-notices", "children", allow_duplicate=True),
-        Input(f"{page_id}-facility", "value"),
-        Input(f"{page_id}-start", "value"),
-        Input(f"{page_id}-end", "value"),
+        *filter_inputs(page_id),
         Input(f"{page_id}-channel", channel_prop),
         prevent_initial_call=True,
     )
