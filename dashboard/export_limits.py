@@ -41,6 +41,7 @@ RETRY_AFTER_S = 3  # what a 429 suggests: a normal export takes well under a sec
 SLOT_KEY = "export-slots"
 # A slot nobody released (its worker was killed) frees itself after the longest an export may take, and a margin.
 SLOT_TTL_S = START_TIMEOUT_S + MAX_TIMEOUT_SECONDS + 15
+REDIS_RETRY_S = 30.0  # after Redis failed, count locally this long before asking it again (one warning each time)
 
 # Plain placeholders for vector output: partial values a solid mid grey, ranges a light grey, each outlined in the
 # series colour (so a series stays recognisable) and named in the legend.
@@ -122,7 +123,8 @@ def check_size(content: bytes, budget: Budget) -> None:
 class ExportSlots:
     """At most `limit` exports at once per user, counted across every process sharing `redis_url`.
 
-    Without Redis (or while it is unreachable) the count is this process's own, with a warning.
+    Without Redis (or while it is unreachable) the count is this process's own, with a warning; an unreachable
+    Redis is asked again after REDIS_RETRY_S, so an outage costs one connect timeout per interval, not per export.
     """
 
     _ACQUIRE = """
@@ -143,6 +145,7 @@ class ExportSlots:
         self._local: dict[int, int] = {}
         self._client: Any = None
         self._script: Any = None
+        self._redis_down_until = 0.0
         if redis_url:
             import redis
 
@@ -163,26 +166,34 @@ class ExportSlots:
             self._release(user_id, token)
 
     def in_use(self, user_id: int) -> int:
-        if self._client is not None:
+        if self._redis_usable():
             try:
                 key = f"{self._prefix}:{user_id}"
                 self._client.zremrangebyscore(key, "-inf", time.time())
                 return int(self._client.zcard(key))
             except Exception as exc:  # redis.RedisError: counted locally below
-                log.warning("export slots: Redis unreachable (%s); counting this process only", exc)
+                self._redis_failed(exc)
         with self._lock:
             return self._local.get(user_id, 0)
 
+    def _redis_usable(self) -> bool:
+        return self._client is not None and time.monotonic() >= self._redis_down_until
+
+    def _redis_failed(self, exc: Exception) -> None:
+        self._redis_down_until = time.monotonic() + REDIS_RETRY_S
+        log.warning("export slots: Redis unreachable (%s); counting this process only for %.0f s", exc,
+                    REDIS_RETRY_S)
+
     def _acquire(self, user_id: int) -> str | None:
         token = uuid.uuid4().hex
-        if self._client is not None:
+        if self._redis_usable():
             now = time.time()
             try:
                 taken = self._script(keys=[f"{self._prefix}:{user_id}"],
                                      args=[now, self.limit, now + self.ttl_s, token, math.ceil(self.ttl_s)])
                 return token if int(taken) == 1 else None
             except Exception as exc:  # redis.RedisError: degrade to this process's own count
-                log.warning("export slots: Redis unreachable (%s); counting this process only", exc)
+                self._redis_failed(exc)
         with self._lock:
             if self._local.get(user_id, 0) >= self.limit:
                 return None

@@ -159,6 +159,17 @@ def test_slots_are_shared_between_processes_through_redis_and_expire(redis_url):
         pass
 
 
+def test_slots_without_a_reachable_redis_count_this_process_and_stay_quick():
+    slots = ExportSlots(2, "redis://127.0.0.1:1/0", "unreachable")  # nothing listens on port 1
+    with slots.hold(5), slots.hold(5):
+        started = time.perf_counter()
+        with pytest.raises(ExportRefused), slots.hold(5):
+            pass
+        assert time.perf_counter() - started < 0.5, "Redis is not asked again at every export"
+    with slots.hold(5):
+        pass
+
+
 def test_export_refused_is_shown_by_the_menus_like_any_refusal():
     assert issubclass(ExportRefused, AuthError)  # pages/chart_page.py: except (AuthError, ...) shows the message
 
