@@ -3,9 +3,9 @@
 - Vector output (SVG, PDF) gets plain placeholders: the dotted (partial) and striped (range) bar patterns are drawn
   by Chromium's PDF printer as thousands of tiny paths (a three-facility chart took 7-12 s and 6-14 MB, all
   facilities 38 s and 18 MB), so they become plain grey fills with the series colour as outline, and the legend key
-  says "grey". PNG exports and the report's images get the same placeholders: kaleido draws a patterned bar there
-  with no fill at all (an "Applied" bar of the funnel was invisible). The pages keep their patterns: only the
-  export path changes.
+  says "grey". PNG exports and the report's images keep the patterns, each given its bar's colour as background
+  (`pattern_backgrounds`): without one plotly.js draws only the pattern's white marks, and a partial bar was
+  invisible. The pages keep their patterns: only the export path changes.
 - A data-point budget (EXPORT_MAX_POINTS) is checked before anything is rendered, a size budget (EXPORT_MAX_MB)
   after: over either, a 400 with a message naming what to narrow.
 - Per-user export slots (EXPORT_CONCURRENCY_PER_USER), shared by every process through Redis (a sorted set per user
@@ -34,6 +34,7 @@ from auth.errors import AuthError
 from components import theme
 
 log = logging.getLogger(__name__)
+VECTOR_FORMATS = frozenset({"svg", "pdf"})
 
 MAX_TIMEOUT_SECONDS = 25  # + a browser start (START_TIMEOUT_S) stays under gunicorn's 60 s
 START_TIMEOUT_S = 30.0  # the browser start, before the time budget begins
@@ -88,6 +89,23 @@ def plain_placeholders(spec: dict[str, Any]) -> dict[str, Any]:
         if role in KEY_LABELS:
             trace["name"] = KEY_LABELS[role]
     return spec
+
+
+def pattern_backgrounds(spec: dict[str, Any]) -> dict[str, Any]:
+    """The figure (plotly JSON, changed in place and returned) with each pattern given its bar's colour as
+    background, where it has none: plotly.js fills a patterned bar with the pattern's background only."""
+    for trace in spec.get("data", ()):
+        marker = trace.get("marker")
+        pattern = marker.get("pattern") if isinstance(marker, dict) else None
+        if isinstance(pattern, dict) and pattern.get("shape") and not pattern.get("bgcolor"):
+            color = marker.get("color")
+            pattern["bgcolor"] = color if isinstance(color, str) else theme.NEUTRAL_COLOR
+    return spec
+
+
+def placeholders_for(fmt: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Plain placeholders for vector output, patterns with a background for PNG."""
+    return plain_placeholders(spec) if fmt in VECTOR_FORMATS else pattern_backgrounds(spec)
 
 
 def count_points(spec: dict[str, Any]) -> int:

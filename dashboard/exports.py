@@ -8,7 +8,7 @@ warm browser (dashboard/renderer.py) and writes the audit row. Nothing is audite
 refusal, or 503 without a browser).
 
 Chart and report exports run within the limits of dashboard/export_limits.py: a slot of the user's (429 beyond
-EXPORT_CONCURRENCY_PER_USER), a data-point budget before rendering, plain placeholders instead of patterns, a time
+EXPORT_CONCURRENCY_PER_USER), a data-point budget before rendering, plain placeholders in vector output, a time
 budget while rendering and a size budget after.
 """
 
@@ -52,7 +52,8 @@ from dashboard.export_limits import (
     check_points,
     check_size,
     count_points,
-    plain_placeholders,
+    pattern_backgrounds,
+    placeholders_for,
 )
 from dashboard.renderer import ChartRenderer, default_browser_path
 from data.cache import database_namespace
@@ -111,7 +112,7 @@ class Exporter:
             stamp = self._stamp(selection, page, hidden)
             spec = stamp_figure(figure, chart.title, stamp).to_plotly_json()
             check_points(count_points(spec), self.budget)
-            plain_placeholders(spec)  # every format: vector output explodes, PNG loses patterned bars
+            placeholders_for(fmt, spec)  # plain in SVG/PDF (patterns explode there), backed patterns in PNG
             width, height = CHART_SIZE
             content = self.renderer.render(spec, fmt, width=width, height=height,
                                            scale=CHART_SCALE if fmt == "png" else 1, timeout=self.budget.timeout_s)
@@ -128,7 +129,7 @@ class Exporter:
             hidden = self._suppressed_cells(page, filt, unmasked)
             stamp = self._stamp(selection, page, hidden)
             built = [c.figure(frames, k) for c in page.charts]
-            figures = [plain_placeholders(report_figure(f).to_plotly_json()) for f in built]
+            figures = [pattern_backgrounds(report_figure(f).to_plotly_json()) for f in built]
             check_points(sum(count_points(f) for f in figures), self.budget)
             images = self._render_report_charts(figures)
             kpis = self.analytics.kpis(filt, unmasked=unmasked)
@@ -256,7 +257,7 @@ def footnotes(threshold: int, *, masked: bool, hidden: int | None = None) -> lis
         return ["These figures are unprotected (an admin asked for them; the request is in the audit log)."]
     count = "" if hidden is None else (f" In this selection {hidden:,} number{'' if hidden == 1 else 's'} "
                                        f"{'is' if hidden == 1 else 'are'} hidden.")
-    return [f"{privacy_sentence(threshold)}{count} A partial total (grey in charts, marked {REPORT_PARTIAL_MARK} "
+    return [f"{privacy_sentence(threshold)}{count} A partial total (dotted in charts, marked {REPORT_PARTIAL_MARK} "
             "in tables) leaves hidden numbers out; where too much is left out for one value, the range the published "
             "numbers allow is given instead."]
 

@@ -25,6 +25,7 @@ from dashboard.export_limits import (
     ExportRefused,
     ExportSlots,
     count_points,
+    pattern_backgrounds,
     plain_placeholders,
 )
 from dashboard.renderer import ChartRenderer
@@ -81,6 +82,13 @@ def test_plain_placeholders_replace_every_pattern_and_say_grey_in_the_legend():
     assert partial["marker"]["color"] != ranged["marker"]["color"]
     names = {t.get("name") for t in spec["data"]}
     assert set(KEY_LABELS.values()) <= names
+
+
+def test_png_keeps_patterns_with_their_bar_colour_behind():
+    spec = pattern_backgrounds(patterned_figure().to_plotly_json())
+    patterns = [t["marker"]["pattern"] for t in spec["data"] if "pattern" in t.get("marker", {})]
+    assert patterns and all(p.get("bgcolor") for p in patterns)
+    assert patterns[0]["bgcolor"] == "#0072B2" and patterns[1]["bgcolor"] == "#E69F00"
 
 
 def test_a_patterned_chart_as_pdf_is_small_and_has_no_pattern(signed_in):
