@@ -115,7 +115,8 @@ class Exporter:
             placeholders_for(fmt, spec)  # plain in SVG/PDF (patterns explode there), backed patterns in PNG
             width, height = CHART_SIZE
             content = self.renderer.render(spec, fmt, width=width, height=height,
-                                           scale=CHART_SCALE if fmt == "png" else 1, timeout=self.budget.timeout_s)
+                                           scale=CHART_SCALE if fmt == "png" else 1, timeout=self.budget.timeout_s,
+                                           user=selection.scope.user.id)
             check_size(content, self.budget)
         self._audit(selection, f"chart/{page_id}/{chart_id}.{fmt}", hidden)
         return ExportFile(content, f"{page_id}_{chart_id}_{_months(filt)}.{fmt}", MIME[fmt], hidden)
@@ -131,7 +132,7 @@ class Exporter:
             built = [c.figure(frames, k) for c in page.charts]
             figures = [pattern_backgrounds(report_figure(f).to_plotly_json()) for f in built]
             check_points(sum(count_points(f) for f in figures), self.budget)
-            images = self._render_report_charts(figures)
+            images = self._render_report_charts(figures, selection.scope.user.id)
             kpis = self.analytics.kpis(filt, unmasked=unmasked)
             previous = self.analytics.kpis(previous_period(filt), unmasked=unmasked)
             tables = [self._table(page, frames, k)] if page.table is not None else []
@@ -150,7 +151,7 @@ class Exporter:
         self._audit(selection, f"report/{page_id}.pdf", hidden)
         return ExportFile(content, f"{page_id}_report_{_months(filt)}.pdf", MIME["pdf"], hidden)
 
-    def _render_report_charts(self, figures: list[dict[str, Any]]) -> list[bytes]:
+    def _render_report_charts(self, figures: list[dict[str, Any]], user: int) -> list[bytes]:
         """Each figure as PNG at its own size (grouped by size, one browser call per size), within one budget."""
         deadline = time.monotonic() + self.budget.timeout_s
         images: dict[int, bytes] = {}
@@ -160,7 +161,7 @@ class Exporter:
         for (width, height), indexes in by_size.items():
             left = max(0.1, deadline - time.monotonic())
             rendered = self.renderer.render_many([figures[i] for i in indexes], "png", width=width, height=height,
-                                                 scale=REPORT_CHART_SCALE, timeout=left)
+                                                 scale=REPORT_CHART_SCALE, timeout=left, user=user)
             images.update(zip(indexes, rendered, strict=True))
         return [images[i] for i in range(len(figures))]
 

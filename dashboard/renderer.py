@@ -17,13 +17,16 @@ Failures stay with the export that met them (issue 12, item 5):
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import logging
 import os
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from typing import Any
 
 import plotly.graph_objects as go
@@ -46,6 +49,55 @@ def default_browser_path() -> str | None:
     return None
 
 
+class FairTurns:
+    """Turns at the browser, `slots` at a time, shared fairly between users (fair queueing with equal weights).
+
+    A request's tag is one more than the later of its user's previous tag and the tag of the last request that
+    started; the smallest tag goes next. So four users with two heavy exports each do not keep a fifth user's one
+    PNG waiting behind all eight: it goes after at most one export of each of them.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self._cond = threading.Condition()
+        self._busy = 0
+        self._waiting: list[tuple[float, int]] = []  # a heap of (tag, arrival)
+        self._last: dict[Hashable, float] = {}
+        self._virtual = 0.0
+        self._arrivals = itertools.count()
+
+    @contextmanager
+    def turn(self, user: Hashable, timeout: float) -> Iterator[None]:
+        """Wait for this request's turn (FutureTimeout after `timeout` seconds), hold it for the block."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            tag = max(self._virtual, self._last.get(user, 0.0)) + 1
+            self._last[user] = tag
+            entry = (tag, next(self._arrivals))
+            heapq.heappush(self._waiting, entry)
+            try:
+                while self._busy >= self.slots or self._waiting[0] != entry:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise FutureTimeout
+                    self._cond.wait(left)
+            except BaseException:
+                self._waiting.remove(entry)
+                heapq.heapify(self._waiting)
+                self._cond.notify_all()
+                raise
+            heapq.heappop(self._waiting)
+            self._busy += 1
+            self._virtual = tag
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy -= 1
+                self._last = {u: t for u, t in self._last.items() if t > self._virtual}
+                self._cond.notify_all()
+
+
 class ChartRenderer:
     """Renders plotly figures to PNG, SVG or PDF bytes in a browser kept warm between calls."""
 
@@ -60,6 +112,7 @@ class ChartRenderer:
         self._kaleido: Any = None
         self._failed_at: float | None = None
         self.starts = 0  # browsers started so far (the first one and each restart)
+        self.turns = FairTurns(tabs)
         self._failure = ""
 
     @property
@@ -67,30 +120,41 @@ class ChartRenderer:
         return self._kaleido is not None
 
     def render(self, figure: go.Figure | dict, fmt: str, *, width: int, height: int, scale: float = 1,
-               timeout: float | None = None) -> bytes:
-        return self.render_many([figure], fmt, width=width, height=height, scale=scale, timeout=timeout)[0]
+               timeout: float | None = None, user: Hashable = None) -> bytes:
+        return self.render_many([figure], fmt, width=width, height=height, scale=scale, timeout=timeout,
+                                user=user)[0]
 
     def render_many(self, figures: Sequence[go.Figure | dict], fmt: str, *, width: int, height: int,
-                    scale: float = 1, timeout: float | None = None) -> list[bytes]:
+                    scale: float = 1, timeout: float | None = None, user: Hashable = None) -> list[bytes]:
         """Each figure rendered (in parallel over the browser's tabs) within `timeout` seconds (default
-        `render_timeout`) from the moment the browser is up; RendererUnavailable when no browser, ExportRefused
-        (503) when over time."""
+        `render_timeout`) from the moment the browser is up, waiting for a turn included (turns are shared fairly
+        between `user`s); RendererUnavailable when no browser, ExportRefused (503) when over time."""
         opts = {"format": fmt, "width": width, "height": height, "scale": scale}
         specs = [f.to_plotly_json() if isinstance(f, go.Figure) else f for f in figures]
         budget = self.render_timeout if timeout is None else timeout
+        self._ensure_started()  # the budget starts once the browser is up
+        deadline = time.monotonic() + budget
+        try:
+            with self.turns.turn(user, budget):
+                return self._render_once_more(specs, opts, deadline)
+        except FutureTimeout:
+            log.warning("an export ran over its %.0f s budget and was cancelled", budget)
+            raise ExportRefused(f"this export took longer than {budget:g} s and was stopped; choose fewer "
+                                "facilities or months, or try again", status=503, retry_after=5) from None
+
+    def _render_once_more(self, specs: list[dict], opts: dict[str, Any], deadline: float) -> list[bytes]:
+        """Render; when the browser died under us, restart it once (unless another request did) and retry."""
         for attempt in (1, 2):
             kaleido, loop = self._ensure_started()
             future = asyncio.run_coroutine_threadsafe(self._render(kaleido, specs, opts), loop)
             try:
-                return future.result(timeout=budget)
+                return future.result(timeout=max(0.05, deadline - time.monotonic()))
             except FutureTimeout:
                 future.cancel()  # this export only: the browser and the other renders carry on
                 if not _alive(kaleido):
                     self._discard_if(kaleido, "the browser process exited")
-                log.warning("an export ran over its %.0f s budget and was cancelled", budget)
-                raise ExportRefused(f"this export took longer than {budget:g} s and was stopped; choose fewer "
-                                    "facilities or months, or try again", status=503, retry_after=5) from None
-            except Exception as exc:  # the browser died under us: restart once, then give up
+                raise
+            except Exception as exc:
                 if attempt == 2 or not self._browser_gone(exc):
                     raise
                 self._discard_if(kaleido, f"browser went away ({type(exc).__name__})")

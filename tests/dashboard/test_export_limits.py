@@ -28,7 +28,7 @@ from dashboard.export_limits import (
     pattern_backgrounds,
     plain_placeholders,
 )
-from dashboard.renderer import ChartRenderer
+from dashboard.renderer import ChartRenderer, FairTurns
 from dashboard.settings import SettingsError, load_settings
 from data.engine import psycopg_connection
 
@@ -230,6 +230,44 @@ def test_a_dead_browser_is_restarted_once_by_whoever_notices_first(chromium_avai
         assert renderer.starts == 2, "one restart, not one per request"
     finally:
         renderer.close()
+
+
+def test_turns_at_the_browser_are_shared_fairly_between_users():
+    """Four users queue two exports each behind a busy browser; a fifth user's one export goes after at most one
+    export of each, not after all eight."""
+    turns = FairTurns(1)
+    order: list[str] = []
+    lock = threading.Lock()
+    release = threading.Event()
+
+    def export(user: str, name: str) -> None:
+        with turns.turn(user, 10):
+            with lock:
+                order.append(name)
+            time.sleep(0.01)
+
+    def hold() -> None:
+        with turns.turn("holder", 10):
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    time.sleep(0.05)
+    threads = [threading.Thread(target=export, args=(u, f"{u}{i}")) for u in "ABCD" for i in (1, 2)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.01)  # arrival order A1 A2 B1 B2 ...
+    late = threading.Thread(target=export, args=("E", "E1"))
+    late.start()
+    time.sleep(0.05)
+    release.set()
+    for thread in (*threads, late, holder):
+        thread.join(10)
+    assert order.index("E1") <= 4, order
+    assert order[:4] == ["A1", "B1", "C1", "D1"], order
+    # a turn not granted in time is a timeout (the first holds the only slot)
+    with pytest.raises(TimeoutError), turns.turn("x", 0.05), turns.turn("y", 0.05):
+        pass
 
 
 def test_export_settings_have_defaults_and_bounds():
