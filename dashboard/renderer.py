@@ -11,7 +11,9 @@ Failures stay with the export that met them (issue 12, item 5):
   other exports carry on (kaleido reloads the tab and puts it back);
 - a browser that died is restarted once, by whichever request notices first: each render remembers the browser
   it used and only discards that one, so requests that notice later use the new browser instead of discarding it,
-  and starts are serialised by a lock (renderers recover one at a time).
+  and starts are serialised by a lock (renderers recover one at a time);
+- turns at the browser (`tabs` at a time) are shared fairly between users (`FairTurns`), so one user's queue of
+  heavy exports does not hold up another user's export.
 """
 
 from __future__ import annotations
