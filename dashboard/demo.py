@@ -74,7 +74,9 @@ def run_demo(host: str, port: int, *, applications: int) -> None:
     try:
         settings = load_settings(demo=True)
     except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
+        from dashboard.cli import ConfigError
+
+        raise ConfigError(str(exc)) from None
     try:
         listener = reserve_port(host, port, command="demo")
     except PortUnavailable as exc:

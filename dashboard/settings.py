@@ -90,6 +90,7 @@ class Settings:
     masked_release_interval: int = 60
     log_level: str = "INFO"
     session_idle_minutes: int = 480
+    session_max_hours: int = 12
     proxy_fix_hops: int = 0
     export_max_mb: int = 10
     export_max_points: int = 20_000
@@ -171,6 +172,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = Fals
                                           minimum=0),
         log_level=log_level,
         session_idle_minutes=parse_int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES") or "480", minimum=1),
+        session_max_hours=parse_int("SESSION_MAX_HOURS", get("SESSION_MAX_HOURS") or "12", minimum=1),
         proxy_fix_hops=parse_proxy_hops(get("PROXY_FIX_HOPS") or "0"),
         export_max_mb=parse_int("EXPORT_MAX_MB", get("EXPORT_MAX_MB") or "10", minimum=1),
         export_max_points=parse_int("EXPORT_MAX_POINTS", get("EXPORT_MAX_POINTS") or "20000", minimum=100),

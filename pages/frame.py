@@ -18,6 +18,7 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from dash.development.base_component import Component
 
 from auth.context import Scope, optional_user_scope, services
+from auth.csrf import token_form_value
 from auth.selection import Intent, RawFilters, Selection, authorize
 from components.admin import is_on, unmasked_banner, unmasked_switch
 from components.formatting import PRIVACY_PATH
@@ -162,7 +163,7 @@ def nav(scope: Scope, active_path: str, search: str) -> html.Header:
     if scope.can("manage_users"):
         links.append(ADMIN_LINK)
     active = active_path if active_path in (ADMIN_LINK[1], PRIVACY_PATH) else f"{active_path}{search}"
-    return navbar(scope.user.email, scope.user.role, links, active_path=active)
+    return navbar(scope.user.email, scope.user.role, links, active_path=active, csrf_token=token_form_value())
 
 
 def month_choices(start: date, end: date) -> list[date]:

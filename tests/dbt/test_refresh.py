@@ -16,6 +16,7 @@ from data.dbt import project_dir, run_dbt
 from data.engine import get_engine, psycopg_connection
 from data.jobs import RefreshJobs
 from data.refresh import REFRESH_LOCK_BASE, refresh_views
+from tests.conftest import csrf_headers
 
 MONTH = "2026-11-10 12:00+00"
 
@@ -44,7 +45,7 @@ def test_a_refresh_through_the_api_builds_with_dbt(own_db, client, auth, monkeyp
     auth.login(admin.email, own_db.password)
     # Live refresh is off with dbt: these changes wait in the queue for the next (dbt) refresh.
     add_applications(own_db.url, 8, 6)
-    response = client.post("/api/v1/analytics/refresh", json={"views": ["all"]})
+    response = client.post("/api/v1/analytics/refresh", json={"views": ["all"]}, headers=csrf_headers(client))
     assert response.status_code == 202
     job_id = response.get_json()["job_id"]
     for _ in itertools.repeat(None, 600):
