@@ -31,6 +31,7 @@ from dashboard.export_limits import (
 from dashboard.renderer import ChartRenderer, FairTurns
 from dashboard.settings import SettingsError, load_settings
 from data.engine import psycopg_connection
+from tests.conftest import csrf_headers
 
 pytestmark = pytest.mark.browser
 RANGE = "start=2025-05&end=2026-06"
@@ -305,7 +306,7 @@ def test_the_export_menu_shows_a_refusal_as_its_message(app, signed_in, exporter
         "state": state,
     }
     with exporter.slots.hold(user.id), exporter.slots.hold(user.id):
-        answer = client.post("/_dash-update-component", json=body)
+        answer = client.post("/_dash-update-component", json=body, headers=csrf_headers(client))
     assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
     status = next(props["children"] for cid, props in answer.get_json()["response"].items() if "export-status" in cid)
     assert status.startswith("Export failed: you already have 2 exports in progress")
