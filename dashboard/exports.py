@@ -256,7 +256,7 @@ def footnotes(threshold: int, *, masked: bool, hidden: int | None = None) -> lis
     """The report's privacy note, in the figures' own words (components/formatting.py)."""
     if not masked:
         return ["These figures are unprotected (an admin asked for them; the request is in the audit log)."]
-    count = "" if hidden is None else (f" In this selection {hidden:,} number{'' if hidden == 1 else 's'} "
+    count = "" if not hidden else (f" In this selection {hidden:,} number{'' if hidden == 1 else 's'} "
                                        f"{'is' if hidden == 1 else 'are'} hidden.")
     return [f"{privacy_sentence(threshold)}{count} A partial total (dotted in charts, marked {REPORT_PARTIAL_MARK} "
             "in tables) leaves hidden numbers out; where too much is left out for one value, the range the published "
