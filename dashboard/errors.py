@@ -15,6 +15,7 @@ _MESSAGES = {
     403: "not allowed",
     404: "not found",
     405: "method not allowed",
+    415: "unsupported media type",
     429: "too many requests; try again later",
 }
 _HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>

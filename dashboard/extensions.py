@@ -10,7 +10,7 @@ from flask_caching import Cache
 
 from auth.context import AppServices, bind_services
 from dashboard.scheduler import Schedule, build_scheduler, start_live_refresh
-from dashboard.settings import Settings
+from dashboard.settings import Settings, check_dbt
 from data.cache import DatasetCache, data_versions, database_namespace
 from data.engine import get_engine
 from data.jobs import RefreshJobs
@@ -32,7 +32,9 @@ def request_memo() -> dict | None:
 
 def init_services(server: Flask, settings: Settings) -> AppServices:
     """Flask-Caching (Redis when REDIS_URL is set, else in-process), the analytics service, refresh jobs and, when
-    SCHEDULER_ENABLED, the in-process scheduler and live refresh; bound to `server`."""
+    SCHEDULER_ENABLED, the in-process scheduler and live refresh; bound to `server`. With DBT_ENABLED refreshes
+    build the stores with dbt (data/dbt.py), and live refresh must be off (SettingsError otherwise)."""
+    check_dbt(settings.dbt_enabled, settings.live_refresh)
     if settings.redis_url:
         # Our keys carry their own "recruit:<schema version>:<database>" prefix; Flask-Caching's would hide it.
         config = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.redis_url, "CACHE_KEY_PREFIX": ""}
@@ -52,7 +54,8 @@ def init_services(server: Flask, settings: Settings) -> AppServices:
         MaskPolicy(enabled=settings.hipaa_mode, threshold=settings.hipaa_min_threshold),
         request_memo=request_memo,
     )
-    jobs = RefreshJobs(engine, on_success=lambda views: analytics.data_changed(dict.fromkeys(views), warm=True))
+    jobs = RefreshJobs(engine, on_success=lambda views: analytics.data_changed(dict.fromkeys(views), warm=True),
+                       build=settings.refresh_build)
     schedule = live = None
     if settings.scheduler_enabled:
         scheduler = build_scheduler(jobs, settings)
