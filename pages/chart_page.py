@@ -91,7 +91,8 @@ def register_chart_page(module: str, page: PageSpec) -> None:
         status = None if has_data else empty_state(NO_DATA_MESSAGE)
         notices = notices_banner(selection.notices) if selection.notices else no_update
         stamp = data_as_of(page.dataset, unmasked=selection.unmasked)
-        return *on_screen(figures), *table, status, freshness_banner(stamp), notices, iso(stamp)
+        screen = page_screen(page, selection.filt, figures, unmasked=selection.unmasked)
+        return *screen, *table, status, freshness_banner(stamp), notices, iso(stamp)
 
     if page.drilldown:
         register_drilldown(page)
@@ -99,6 +100,15 @@ def register_chart_page(module: str, page: PageSpec) -> None:
     register_exports(page_id, with_channel=page.with_channel)
     dash.register_page(module, path=page.path, name=page.title,
                        title=f"{page.title} · Recruitment analytics", layout=layout)
+
+
+def page_screen(page: PageSpec, filt: DataFilter, figures: list[dict[str, Any]], *, unmasked: bool = False
+                ) -> list[Any]:
+    """on_screen() of the page's figures as plain JSON, cached per selection like the figures: building the data
+    tables' components and serialising them was most of a warm callback (30 ms of 48 for outreach)."""
+    return services().analytics.remember(("screen", page.page_id), filt,
+                                         lambda: json.loads(to_json_plotly(on_screen(figures))),
+                                         unmasked=unmasked, datasets=(page.dataset,))
 
 
 def on_screen(figures: list[dict[str, Any]]) -> list[Any]:

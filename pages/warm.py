@@ -30,7 +30,7 @@ WARM_POLL_SECONDS = 2.0
 def warm_defaults(server: Flask) -> float:
     """Build the masked default selection of every page and API dataset into the cache; returns the seconds taken."""
     from dashboard.api import KPI_DATASET, answer
-    from pages.chart_page import page_table, page_totals
+    from pages.chart_page import page_screen, page_table, page_totals
     from pages.overview import tiles_json
 
     started = time.perf_counter()
@@ -48,7 +48,8 @@ def warm_defaults(server: Flask) -> float:
         for page in PAGES.values():
             if page.dataset is None:
                 continue
-            frames, _ = page_totals(page, page_filt)
+            frames, figures = page_totals(page, page_filt)
+            page_screen(page, page_filt, figures)
             if page.table:
                 page_table(page, page_filt, frames)
         this_month = current_month()
