@@ -14,6 +14,7 @@ from dashboard.api import api
 from dashboard.errors import register_error_handlers
 from dashboard.exports import init_exports
 from dashboard.extensions import init_services
+from dashboard.request_checks import init_request_checks
 from dashboard.security import init_security
 from dashboard.settings import Settings, load_settings
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     bound = init_services(server, settings)
     init_security(server, settings)
     register_error_handlers(server)
+    init_request_checks(app)  # ahead of the guard: no input reaches a view unchecked
     server.register_blueprint(api)
     init_exports(server, bound)
 
