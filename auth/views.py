@@ -64,6 +64,11 @@ def rate_limited_page(_limit: object = None) -> Response:
     return Response(_page(LoginForm(), RATE_LIMITED_MESSAGE), status=429, mimetype="text/html")
 
 
+def unavailable_page(message: str) -> str:
+    """The sign-in form with `message` (the database is not answering: dashboard/health.py answers 503 with it)."""
+    return _page(LoginForm(), message)
+
+
 def logout() -> Response:
     """End the session (GET or POST) and go back to the sign-in page."""
     user = signed_in_user()

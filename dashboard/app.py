@@ -7,13 +7,14 @@ import logging
 from pathlib import Path
 
 import dash
-from flask import Flask, jsonify
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.api import api
 from dashboard.errors import register_error_handlers
 from dashboard.exports import init_exports
 from dashboard.extensions import init_services
+from dashboard.health import init_health
 from dashboard.request_checks import init_request_checks
 from dashboard.security import init_security
 from dashboard.settings import Settings, load_settings
@@ -55,10 +56,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server.register_blueprint(api)
     init_exports(server, bound)
 
-    @server.get("/health")
-    def health():
-        return jsonify(status="ok")
-
+    init_health(server)
     _register_pages(app)
     # Everything built so far (Dash, plotly's validators, the page registry) lives as long as the process: move it
     # out of the collector's reach, so the full collections that bulk reads trigger do not walk it every time.

@@ -15,6 +15,7 @@ import click
 from auth.errors import UserError
 from auth.tokens import create_token, revoke_tokens
 from auth.users import ROLES, create_user, deactivate_user, list_users, require_user, set_facilities
+from dashboard.health import ServiceUnreachable, check_services
 from dashboard.ports import PortUnavailable, check_port
 from dashboard.settings import SettingsError, load_settings, parse_database_url
 from data.cache import data_versions, database_namespace
@@ -342,7 +343,8 @@ def run_command(host: str, port: int, debug: bool) -> None:
         raise click.UsageError(str(exc)) from None
     try:
         check_port(host, port, command="run")
-    except PortUnavailable as exc:
+        check_services(settings.database_url, settings.redis_url)
+    except (PortUnavailable, ServiceUnreachable) as exc:
         raise click.ClickException(str(exc)) from None
     app = create_app(settings)
     app.run(host=host, port=port, debug=debug, dev_tools_ui=debug, dev_tools_props_check=debug)

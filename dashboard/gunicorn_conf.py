@@ -76,6 +76,19 @@ if _control:
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
+def on_starting(server) -> None:  # gunicorn hook: the master, before any worker starts
+    """Refuse to start, in one line naming it, when the database or Redis does not answer (or a setting is bad)."""
+    from dashboard.health import ServiceUnreachable, check_services
+    from dashboard.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+        check_services(settings.database_url, settings.redis_url)
+    except (SettingsError, ServiceUnreachable) as exc:
+        server.log.error("%s", exc)
+        raise SystemExit(f"Error: {exc}") from None
+
+
 def worker_exit(server, worker) -> None:  # gunicorn hook: server is the Arbiter
     """Log this worker's dataset-cache hits and misses on its way out (bench/load.py reads them)."""
     from auth.context import services_of
