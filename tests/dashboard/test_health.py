@@ -55,7 +55,8 @@ def _env(server_url: str, **extra: str) -> dict[str, str]:
 def test_run_and_demo_refuse_to_start_naming_an_unreachable_redis(server_url, command):
     bad = f"redis://127.0.0.1:{_free_port()}/0"
     cli = [sys.executable, "-c", "from dashboard.cli import main; main()"]
-    done = subprocess.run([*cli, *command, "--port", str(_free_port())], cwd=ROOT, env=_env(server_url, REDIS_URL=bad), capture_output=True, text=True, timeout=120,
+    done = subprocess.run([*cli, *command, "--port", str(_free_port())], cwd=ROOT,
+                          env=_env(server_url, REDIS_URL=bad), capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL)
     assert done.returncode == 1, done.stderr[-2000:]
     errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
