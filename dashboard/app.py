@@ -18,6 +18,7 @@ from dashboard.health import init_health
 from dashboard.request_checks import init_request_checks
 from dashboard.security import init_security
 from dashboard.settings import Settings, load_settings
+from data.engine import configure_pool
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> dash.Dash:
     """Build the dashboard; `settings=None` reads them from the environment."""
     settings = settings or load_settings()
+    configure_pool(settings.database_pool_size, settings.database_max_overflow)
     if settings.database_url is None:
         from data.embedded import start_embedded
 

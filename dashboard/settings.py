@@ -80,6 +80,8 @@ class Settings:
     log_level: str = "INFO"
     session_idle_minutes: int = 480
     proxy_fix_hops: int = 0
+    database_pool_size: int = 5
+    database_max_overflow: int = 10
     demo: bool = False
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -133,5 +135,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = Fals
         log_level=log_level,
         session_idle_minutes=parse_int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES") or "480", minimum=1),
         proxy_fix_hops=parse_proxy_hops(get("PROXY_FIX_HOPS") or "0"),
+        database_pool_size=parse_int("DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE") or "5", minimum=1),
+        database_max_overflow=parse_int("DATABASE_MAX_OVERFLOW", get("DATABASE_MAX_OVERFLOW") or "10", minimum=0),
         demo=demo,
     )
