@@ -179,7 +179,7 @@ def users_create_command(email: str, role: str, facilities: tuple[int, ...], pas
     """
     if not password_stdin:
         raise click.UsageError("--password-stdin is required: pipe the password in on one line")
-    password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    password = sys.stdin.readline().rstrip("\r\n")
     with _refusals():
         user = create_user(get_engine(database_url()), email, password, role, facilities)
     click.echo(f"created {user.role} {user.email} (id {user.id})")

@@ -259,3 +259,18 @@ def test_the_router_never_fails_on_odd_pathnames(viewer, pathname):
     response = viewer.post("/_dash-update-component", data=json.dumps(_router_body(pathname)),
                            content_type="application/json")
     assert response.status_code in (200, 204, 400), response.get_data(as_text=True)[:500]
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@given(value=st.one_of(st.from_regex(r"\A\d{4}-\d{2}\Z"), st.text(max_size=8)))
+def test_the_openapi_month_pattern_and_the_filters_agree(value):
+    import re
+
+    from dashboard.schema import MONTH_PATTERN
+
+    try:
+        parse_month(value)
+        accepted = True
+    except FilterError:
+        accepted = False
+    assert accepted == bool(re.match(MONTH_PATTERN, value.strip())), value
