@@ -334,3 +334,62 @@ def _wait(engine, job_id: str, timeout: float = 30.0):
             return status
         time.sleep(0.05)
     raise AssertionError(f"job {job_id} did not finish")
+
+
+@pytest.mark.redis
+def test_under_gunicorn_a_redis_outage_keeps_sign_in_and_the_api_working(make_database, second_redis, tmp_path):
+    """The newcomer's case, end to end: the server's Redis goes away; sign-in, pages and the API keep answering,
+    readiness says so, and all is back when Redis is."""
+    import os
+    import signal
+    import sys
+    from pathlib import Path
+
+    from tests.dashboard.test_multiprocess import Browser, _wait_healthy
+
+    url = make_database()
+    engine = get_engine(url)
+    seed(engine, SMALL)
+    refresh_views(engine, ["all"], trigger="cli")
+    email = f"admin-{uuid.uuid4().hex[:8]}@faults.example"
+    create_user(engine, email, PASSWORD, "admin")
+    root = Path(__file__).resolve().parents[2]
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "gunicorn.log"
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": second_redis.url, "SECRET_KEY": uuid.uuid4().hex,
+           "SESSION_COOKIE_SECURE": "false", "SCHEDULER_ENABLED": "false", "WEB_CONCURRENCY": "1",
+           "GUNICORN_THREADS": "2", "GUNICORN_ACCESS_LOG": "off", "LOG_LEVEL": "WARNING", "PROXY_FIX_HOPS": "1",
+           "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(root / "dashboard" / "gunicorn_conf.py"),
+                                "dashboard.wsgi:server"], cwd=root, env=env, stdout=log.open("w"),
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_healthy(base, process, log, time.monotonic() + 60)
+        first = Browser("198.18.0.10")
+        assert first.login(base, email, PASSWORD) == 302
+        query = f"/api/v1/analytics/kpis?{RANGE}"
+        before = first.json(base, query)
+        second_redis.stop()
+        assert first.json(base, query)["rows"] == before["rows"]
+        second = Browser("198.18.0.11")
+        assert second.login(base, email, PASSWORD) == 302  # sign-in limits fall back to memory
+        assert second.json(base, "/api/v1/analytics/revenue?" + RANGE)["rows"]
+        assert second.request(base, "/pipeline")[0] == 200
+        assert first.request(base, "/health")[0] == 200
+        status, body = first.request(base, "/health/ready")
+        assert status == 503 and "unreachable" in body
+        second_redis.start()
+        time.sleep(6)  # the worker tries Redis again every 5 s
+        assert first.json(base, query)["rows"] == before["rows"]
+        assert first.request(base, "/health/ready")[0] == 200
+        output = log.read_text()
+        assert output.count("is not answering") == 1, output[-3000:]
+        assert "Traceback" not in output, output[-3000:]
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
