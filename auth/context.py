@@ -40,7 +40,8 @@ class AppServices:
 
     `exporter` builds chart, report and CSV exports (dashboard/exports.py), `scheduler` is the in-process refresh
     schedule (dashboard.scheduler.Schedule) or None, `live` the live-refresh listener or None, `settings` the
-    parsed configuration. Tests swap parts with monkeypatch.
+    parsed configuration. `jobs` builds the stores as `settings.refresh_build` says: the SQL refresh functions, or
+    the dbt models with DBT_ENABLED (`jobs.build == "dbt"`). Tests swap parts with monkeypatch.
     """
 
     settings: Any

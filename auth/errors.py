@@ -41,3 +41,7 @@ class UserError(AuthError):
 
 class UserNotFound(UserError):
     status = 404
+
+
+class TokenExpired(AuthenticationRequired):
+    """A bearer token past its expiry: 401 saying when it expired."""

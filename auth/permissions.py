@@ -6,8 +6,10 @@ Everything else asks here: routes and callbacks call `raise_for_access` and `res
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import unquote
 
 from auth.errors import AuthenticationRequired, Forbidden, ForbiddenFacility, UnknownFacility
 
@@ -56,9 +58,23 @@ def limited_to_assignments(user: Any) -> bool:
     return user.role == "recruiter"
 
 
+def normalize_path(path: str) -> str:
+    """One spelling of a page path, for decisions: percent-decoded until stable, backslashes as slashes, repeated
+    slashes and dot segments resolved, lower-case, no trailing slash (`//ADMIN/`, `/%2561dmin`, `/x/../admin` are
+    all `/admin`)."""
+    value = path or "/"
+    for _ in range(5):  # %2561 -> %61 -> a; a few rounds cover any nesting a client would send
+        decoded = unquote(value)
+        if decoded == value:
+            break
+        value = decoded
+    value = posixpath.normpath("/" + value.replace("\\", "/").lstrip("/"))
+    return value.lower().rstrip("/") or "/"
+
+
 def required_permission(path: str) -> str | None:
-    """The permission a page path needs beyond `view`, if any."""
-    return PAGE_PERMISSIONS.get(path.rstrip("/") or "/")
+    """The permission a page path needs beyond `view`, if any (decided on the normalised path)."""
+    return PAGE_PERMISSIONS.get(normalize_path(path))
 
 
 def facility_scope(user: Any, known_ids: Iterable[int]) -> tuple[int, ...]:

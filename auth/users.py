@@ -18,7 +18,7 @@ from data.engine import psycopg_connection
 ROLES: tuple[str, ...] = ("admin", "recruiter", "viewer")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 _SELECT = """
-    select u.id, u.email, u.role, u.active, u.created_at, u.last_login_at,
+    select u.id, u.email, u.role, u.active, u.created_at, u.last_login_at, u.session_version,
            coalesce(array_agg(f.facility_id order by f.facility_id)
                     filter (where f.facility_id is not null), '{}') as facility_ids
     from app.users u left join app.user_facilities f on f.user_id = u.id
@@ -36,6 +36,7 @@ class User:
     facility_ids: tuple[int, ...] = ()
     created_at: datetime | None = None
     last_login_at: datetime | None = None
+    session_version: int = 1  # sessions issued under another version are over (auth/sessions.py)
 
     @property
     def is_active(self) -> bool:
@@ -203,5 +204,5 @@ def _fetch_one(engine: Engine, where: str, params: tuple) -> User | None:
 
 
 def _user(row: tuple) -> User:
-    user_id, email, role, active, created_at, last_login_at, facility_ids = row
-    return User(user_id, email, role, active, tuple(facility_ids), created_at, last_login_at)
+    user_id, email, role, active, created_at, last_login_at, session_version, facility_ids = row
+    return User(user_id, email, role, active, tuple(facility_ids), created_at, last_login_at, session_version)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Response, redirect, render_template_string, request, session
+from flask import Response, current_app, redirect, render_template_string, request, session
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -12,6 +12,8 @@ from wtforms.validators import InputRequired, Length
 
 from auth import audit
 from auth.context import client_ip, current_engine, signed_in_user
+from auth.csrf import session_ended, session_signed_in, token_form_value
+from auth.sessions import end_sessions, start_session
 from auth.users import authenticate
 
 FAILED_MESSAGE = "Email or password is incorrect."
@@ -54,6 +56,8 @@ def login() -> Response | tuple[str, int] | str:
         return _page(form, FAILED_MESSAGE), 401
     session.clear()  # a fresh session on sign-in: nothing set before it (fixation) survives
     login_user(user)
+    start_session(user)
+    session_signed_in()
     session.permanent = True
     audit.record(engine, "login", user_id=user.id, target=user.email, details={"email": user.email}, ip=client_ip())
     return redirect(target)
@@ -69,26 +73,33 @@ def unavailable_page(message: str) -> str:
     return _page(LoginForm(), message)
 
 
-def logout() -> Response:
-    """End the session (GET or POST) and go back to the sign-in page."""
+def logout() -> Response | str:
+    """GET: a page with a sign-out button (a link or an image elsewhere must not sign anyone out). POST with the CSRF
+    token: end every session of this user and go back to the sign-in page."""
     user = signed_in_user()
-    if user is not None:
-        audit.record(current_engine(), "logout", user_id=user.id, target=user.email, ip=client_ip())
+    if user is None or "Authorization" in request.headers:
+        return redirect("/login")  # nothing to end
+    if request.method == "GET":
+        return render_template_string(_SIGN_OUT, title="Sign out", email=user.email, csrf_token=token_form_value())
+    current_app.extensions["csrf"].protect()  # 400 without the session's token
+    end_sessions(current_engine(), user.id)  # every copy of every session of this user, not just this cookie
+    audit.record(current_engine(), "logout", user_id=user.id, target=user.email, ip=client_ip())
     logout_user()
     session.clear()
+    session_ended()
     return redirect("/login")
 
 
 def _page(form: LoginForm, error: str | None = None) -> str:
-    return render_template_string(_TEMPLATE, form=form, error=error)
+    return render_template_string(_SIGN_IN, title="Sign in", form=form, error=error)
 
 
-_TEMPLATE = """<!doctype html>
+_HEAD = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · Recruitment analytics</title>
+<title>{{ title }} · Recruitment analytics</title>
 <style>
   :root { color-scheme: light; }
   body { margin: 0; min-height: 100vh; display: grid; place-items: center; background: #f4f6f8;
@@ -107,12 +118,18 @@ _TEMPLATE = """<!doctype html>
   button:hover { background: #005a8c; }
   .error { margin: 0 0 8px; padding: 10px 12px; border-radius: 8px; background: #fdecea; color: #8a1c13;
            border: 1px solid #f5c2bd; }
+  .note { margin: 0 0 4px; color: #52606d; }
 </style>
 </head>
 <body>
 <main>
   <div class="brand"><img src="/assets/logo.svg" alt="">Recruitment analytics</div>
-  <h1>Sign in</h1>
+  @MAIN@
+</main>
+</body>
+</html>
+"""
+_SIGN_IN = _HEAD.replace("@MAIN@", """  <h1>Sign in</h1>
   {% if error %}<p class="error" role="alert" id="login-error">{{ error }}</p>{% endif %}
   <form method="post" novalidate id="login-form">
     {{ form.csrf_token }}
@@ -122,8 +139,10 @@ _TEMPLATE = """<!doctype html>
     <label for="password">Password</label>
     <input type="password" id="password" name="password" autocomplete="current-password" required>
     <button type="submit" id="login-submit">Sign in</button>
-  </form>
-</main>
-</body>
-</html>
-"""
+  </form>""")
+_SIGN_OUT = _HEAD.replace("@MAIN@", """  <h1>Sign out</h1>
+  <p class="note">Signed in as {{ email }}. Signing out ends every session of this account, on every device.</p>
+  <form method="post" action="/logout" id="logout-form">
+    <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+    <button type="submit" id="logout-submit">Sign out</button>
+  </form>""")

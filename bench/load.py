@@ -260,8 +260,9 @@ class User:
         return self.filters[name] if name in self.filters else self.rendered.get(component_id, {}).get(prop)
 
     def post(self, kind: str, body: dict[str, Any]) -> bytes | None:
-        return self.client.request(kind, "POST", "/_dash-update-component", json.dumps(body).encode(),
-                                   {"Content-Type": "application/json"})
+        # As Dash's renderer does: the CSRF token from the `_csrf_token` cookie in the X-CSRFToken header.
+        headers = {"Content-Type": "application/json", "X-CSRFToken": self.client.cookies.get("_csrf_token", "")}
+        return self.client.request(kind, "POST", "/_dash-update-component", json.dumps(body).encode(), headers)
 
     def search(self) -> str:
         pairs = [("facility_id", f) for f in self.filters["facility"]]

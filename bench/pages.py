@@ -78,7 +78,9 @@ class Caller:
             "changedPropIds": [f"{next(iter(inputs))}.value"],
             "state": [],
         }
-        answer = self.client.post("/_dash-update-component", json=body)
+        # As Dash's renderer does: the CSRF token from the `_csrf_token` cookie in the X-CSRFToken header.
+        answer = self.client.post("/_dash-update-component", json=body,
+                                  headers={"X-CSRFToken": self.client.get_cookie("_csrf_token").value})
         if answer.status_code != 200:
             raise SystemExit(f"{output_id}: HTTP {answer.status_code}: {answer.get_data(as_text=True)[:300]}")
 

@@ -295,10 +295,6 @@ def marked_traces(fig: go.Figure, role: str) -> list[Any]:
     return [t for t in fig.data if isinstance(t.meta, dict) and t.meta.get("role") == role]
 
 
-def suppressed_traces(fig: go.Figure) -> list[Any]:
-    return marked_traces(fig, SUPPRESSED_TRACE)
-
-
 def add_privacy_note(fig: go.Figure, threshold: int, *, left_out: bool = False, key: str = "") -> None:
     """For a figure that hid or left out anything (or says so with `left_out`): the one short sentence with a
     link to the explanation under its title (plus `key`, e.g. what an asterisk means), and legend entries for

@@ -18,9 +18,8 @@ PRIVACY_PATH = "/privacy"
 # The one wording of small-number protection, used by charts, tables, tiles and exports alike.
 HIDDEN_TEXT = "hidden"  # a table cell or mark label
 
-# d3 formats for plotly axes (tick) and hover labels, one pair per kind of number.
+# d3 formats for plotly axis ticks, one per kind of number (hover text is formatted in Python).
 D3_TICK = {"int": ",~f", "percent": ".0%", "currency": "$,.0f", "days": ",~f", "score": ",~f"}
-D3_HOVER = {"int": ",d", "percent": ".1%", "currency": "$,.2f", "days": ",.1f", "score": ",.1f"}
 
 
 def is_missing(value: Any) -> bool:

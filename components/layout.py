@@ -39,8 +39,13 @@ def navbar(
     active_path: str | None = None,
     app_name: str = APP_NAME,
     logo_src: str = LOGO_SRC,
+    csrf_token: str | None = None,
 ) -> html.Header:
-    """Top bar: logo and app name, page links as (label, path) pairs, the user and role, and Sign out."""
+    """Top bar: logo and app name, page links as (label, path) pairs, the user and role, and Sign out.
+
+    With the session's `csrf_token`, Sign out is a form POST to /logout carrying it (the button's own name and value);
+    without, a link to /logout, which shows a sign-out button.
+    """
     links = [
         dcc.Link(
             label,
@@ -61,8 +66,7 @@ def navbar(
                 [
                     html.Span(user_email, className="navbar-user", id="app-user"),
                     html.Span(ROLE_LABELS.get(role, role.title()), className=f"role-badge role-badge--{role}"),
-                    # A plain link (not dcc.Link): signing out must reach the server.
-                    html.A("Sign out", href=LOGOUT_PATH, className="navbar-signout", id="app-signout"),
+                    _sign_out(csrf_token),
                 ],
                 className="navbar-account",
             ),
@@ -70,6 +74,16 @@ def navbar(
         className="navbar",
         id="app-navbar",
     )
+
+
+def _sign_out(csrf_token: str | None) -> Component:
+    if csrf_token is None:
+        # A plain link (not dcc.Link): signing out must reach the server.
+        return html.A("Sign out", href=LOGOUT_PATH, className="navbar-signout", id="app-signout")
+    button = html.Button("Sign out", type="submit", name="csrf_token", value=csrf_token, className="navbar-signout",
+                         id="app-signout")
+    return html.Form(button, method="post", action=LOGOUT_PATH, className="navbar-signout-form",
+                     id="app-signout-form")
 
 
 def facility_dropdown_options(facility_options: FacilityOptions) -> list[dict[str, Any]]:

@@ -41,13 +41,6 @@ AXIS_COLOR = "#9AA5B1"
 NEUTRAL_COLOR = "#7B8794"
 EMPTY_CELL_COLOR = "#F5F7FA"
 
-# Suppressed placeholders: grey, hatched, never a data colour.
-SUPPRESSED_FILL = "rgba(203, 210, 217, 0.25)"
-SUPPRESSED_LINE = "#9AA5B1"
-SUPPRESSED_HATCH = "#C3CAD2"
-SUPPRESSED_PATTERN = "/"
-
-SEVERITIES = ("low", "medium", "high", "critical")
 SEVERITY_COLORS = {
     "low": OKABE_ITO["sky_blue"],
     "medium": OKABE_ITO["orange"],

@@ -9,12 +9,22 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 import click
 
 from auth.errors import UserError
-from auth.tokens import create_token, revoke_tokens
+from auth.tokens import (
+    TOKEN_DEFAULT_LIFETIME,
+    TOKEN_MAX_LIFETIME,
+    TOKEN_MIN_LIFETIME,
+    create_token,
+    list_tokens,
+    revoke_tokens,
+    utc_minute,
+)
 from auth.users import ROLES, create_user, deactivate_user, list_users, require_user, set_facilities
+from dashboard.cli_dbt import dbt_command
 from dashboard.health import ServiceUnreachable, check_services
 from dashboard.ports import PortUnavailable, check_port
 from dashboard.settings import SettingsError, load_settings, parse_database_url
@@ -31,6 +41,12 @@ LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 _ANSI_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
 
+class ConfigError(click.ClickException):
+    """A bad environment value: one line naming it, exit 2 (a usage error)."""
+
+    exit_code = 2
+
+
 def database_url() -> str:
     """DATABASE_URL when set, else the embedded server (started on demand)."""
     raw = os.environ.get("DATABASE_URL")
@@ -38,7 +54,7 @@ def database_url() -> str:
         try:
             return parse_database_url(raw)
         except SettingsError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise ConfigError(str(exc)) from None
     from data.embedded import embedded_data_dir, start_embedded
 
     click.echo(f"DATABASE_URL is not set: using the embedded PostgreSQL in {embedded_data_dir()}.", err=True)
@@ -53,9 +69,13 @@ def main() -> None:
     DASHBOARD_PGDATA, default ~/.local/share/recruit-dashboard/pgdata). Exit status: 0 done, 1 refused (with a
     one-line reason), 2 usage error.
     """
+    try:
+        settings = load_settings(demo=True)  # every variable checked up front (SECRET_KEY by the commands needing it)
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from None
     handler = logging.StreamHandler()
     handler.setFormatter((logging.Formatter if sys.stderr.isatty() else _PlainFormatter)(LOG_FORMAT))
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO").upper(), handlers=[handler])
+    logging.basicConfig(level=settings.log_level, handlers=[handler])
 
 
 class _PlainFormatter(logging.Formatter):
@@ -63,6 +83,14 @@ class _PlainFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return _ANSI_CODES.sub("", super().format(record))
+
+
+def refresh_build() -> str:
+    """How `refresh`, `seed` and `scheduler` build the stores: "dbt" with DBT_ENABLED=true, else "sql"."""
+    try:
+        return load_settings(demo=True).refresh_build
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 @main.command("migrate")
@@ -90,6 +118,7 @@ def seed_command(applications: int, facilities: int, months: int, seed_value: in
     The data is the same for the same seed on the same day. A database that already holds data is refused unless
     --reset.
     """
+    build = refresh_build()
     url = database_url()
     engine = get_engine(url)
     migrate(engine)
@@ -100,7 +129,7 @@ def seed_command(applications: int, facilities: int, months: int, seed_value: in
             report = seed(engine, config, reset=reset, progress=lambda _step, n: bar.update(n))
     except SeedError as exc:
         raise click.ClickException(str(exc)) from None
-    results = RefreshJobs(engine, on_success=_refreshed(url)).run_now(["all"], trigger="cli")
+    results = RefreshJobs(engine, on_success=_refreshed(url), build=build).run_now(["all"], trigger="cli")
     click.echo(
         f"seeded {report.facilities} facilities, {report.candidates} candidates, {report.applications} applications,"
         f" {report.compliance_checks} checks, {report.placements} placements, {report.invoices} invoices,"
@@ -113,10 +142,12 @@ def seed_command(applications: int, facilities: int, months: int, seed_value: in
 def refresh_command(view: str) -> None:
     """Refresh the KPI views.
 
-    Each view is refreshed CONCURRENTLY (readers are never blocked) and each run is recorded in app.refresh_runs.
+    Readers are never blocked, and each run is recorded in app.refresh_runs. With DBT_ENABLED=true the views are
+    built by the dbt models (`dashboard dbt`).
     """
+    build = refresh_build()
     url = database_url()
-    jobs = RefreshJobs(get_engine(url), on_success=_refreshed(url))
+    jobs = RefreshJobs(get_engine(url), on_success=_refreshed(url), build=build)
     results = jobs.run_now([view], trigger="cli")
     for result in results:
         detail = f"{result.duration_ms} ms" if result.status == "succeeded" else result.error
@@ -139,7 +170,7 @@ def privacy_audit_command(datasets: tuple[str, ...]) -> None:
     try:
         settings = load_settings(demo=True)
     except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise ConfigError(str(exc)) from None
     if not settings.hipaa_mode:
         raise click.ClickException("HIPAA_MODE is off: nothing is suppressed, so there is nothing to audit")
     engine = get_engine(settings.database_url or database_url())
@@ -245,21 +276,60 @@ def tokens_group() -> None:
     """
 
 
+class Days(click.ParamType):
+    """A lifetime in whole days written `<n>d` (`90d`), within [TOKEN_MIN_LIFETIME, TOKEN_MAX_LIFETIME]."""
+
+    name = "days"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        match = re.fullmatch(r"\s*(\d+)\s*d\s*", str(value))
+        if match is None:
+            self.fail(f"{value!r} is not a number of days like 90d", param, ctx)
+        days = timedelta(days=int(match.group(1)))
+        if not TOKEN_MIN_LIFETIME <= days <= TOKEN_MAX_LIFETIME:
+            self.fail(f"{value!r} is not between {TOKEN_MIN_LIFETIME.days}d and {TOKEN_MAX_LIFETIME.days}d", param,
+                      ctx)
+        return days
+
+
 @tokens_group.command("create")
 @click.option("--email", required=True)
-def tokens_create_command(email: str) -> None:
+@click.option("--expires-in", type=Days(), default=f"{TOKEN_DEFAULT_LIFETIME.days}d", show_default=True,
+              help=f"Lifetime in days, {TOKEN_MIN_LIFETIME.days}d to {TOKEN_MAX_LIFETIME.days}d.")
+def tokens_create_command(email: str, expires_in: timedelta) -> None:
     """Create an API token for a user.
 
-    The token is printed once, alone on the last line; only its hash is stored.
+    The token is printed once, alone on the last line; only its hash is stored. It stops working when it expires
+    (a request with it then gets 401 saying when), when revoked, or when its user is deactivated.
     """
     engine = get_engine(database_url())
     with _refusals():
         user = require_user(engine, email)
         if not user.active:
             raise UserError(f"{user.email} is deactivated")
-        token = create_token(engine, user)
-    click.echo(f"token for {user.email} (shown once, store it now):", err=True)
+        token = create_token(engine, user, expires_in=expires_in)
+    expires = utc_minute(datetime.now().astimezone() + expires_in)
+    click.echo(f"token for {user.email}, expires {expires} (shown once, store it now):", err=True)
     click.echo(token)
+
+
+@tokens_group.command("list")
+@click.option("--email", required=True)
+def tokens_list_command(email: str) -> None:
+    """List a user's tokens, never their secrets.
+
+    A header line, then one tab-separated line per token, oldest first: id, created, last used, expires, revoked
+    (times in UTC to the minute; `-` for never).
+    """
+    engine = get_engine(database_url())
+    with _refusals():
+        tokens = list_tokens(engine, require_user(engine, email))
+    click.echo("id\tcreated\tlast_used\texpires\trevoked")
+    for token in tokens:
+        times = (token.created_at, token.last_used_at, token.expires_at, token.revoked_at)
+        click.echo("\t".join([str(token.id), *(utc_minute(t) if t is not None else "-" for t in times)]))
 
 
 @tokens_group.command("revoke")
@@ -312,13 +382,14 @@ def scheduler_command() -> None:
     try:
         settings = load_settings(demo=True)
     except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise ConfigError(str(exc)) from None
     url = settings.database_url or database_url()
     engine = get_engine(url)
     announce = _announcer(url)
-    jobs = RefreshJobs(engine, on_success=lambda views: announce(dict.fromkeys(views)))
+    jobs = RefreshJobs(engine, on_success=lambda views: announce(dict.fromkeys(views)), build=settings.refresh_build)
     click.echo(f"scheduler: all views every {settings.analytics_refresh_interval_ms // 1000} s, "
-               f"pipeline every {settings.pipeline_refresh_interval_ms // 1000} s")
+               f"pipeline every {settings.pipeline_refresh_interval_ms // 1000} s"
+               + (", built with dbt (DBT_ENABLED)" if settings.dbt_enabled else ""))
     live = start_live_refresh(engine, settings, lambda batch: announce(batch.changed_facilities))
     click.echo(f"live refresh: on, batches after {settings.live_refresh_debounce_ms} ms, sweep every "
                f"{settings.live_refresh_sweep_ms // 1000} s" if live else "live refresh: off (LIVE_REFRESH=false)")
@@ -327,6 +398,9 @@ def scheduler_command() -> None:
     finally:
         if live is not None:
             live.stop()
+
+
+main.add_command(dbt_command)
 
 
 @main.command("run")
@@ -340,7 +414,7 @@ def run_command(host: str, port: int, debug: bool) -> None:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise ConfigError(str(exc)) from None
     try:
         check_port(host, port, command="run")
         check_services(settings.database_url, settings.redis_url)

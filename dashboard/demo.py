@@ -65,8 +65,8 @@ def prepare_demo(
             done = seed(engine, config, progress=progress)
         report(f"demo data: {done.facilities} facilities, {done.applications:,} applications, "
                f"{done.compliance_checks:,} compliance checks, {done.invoices:,} invoices, {done.outreach:,} outreach")
-    refresh_views(engine, ["all"], trigger="cli")
-    report("views: refreshed")
+    refresh_views(engine, ["all"], trigger="cli", build=settings.refresh_build)
+    report("views: refreshed" + (" with dbt" if settings.dbt_enabled else ""))
     return ensure_demo_users(engine)
 
 
@@ -75,7 +75,9 @@ def run_demo(host: str, port: int, *, applications: int) -> None:
     try:
         settings = load_settings(demo=True)
     except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
+        from dashboard.cli import ConfigError
+
+        raise ConfigError(str(exc)) from None
     try:
         listener = reserve_port(host, port, command="demo")
     except PortUnavailable as exc:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from auth.context import AppServices, bind_services
 from dashboard.scheduler import Schedule, build_scheduler, start_live_refresh
-from dashboard.settings import Settings
+from dashboard.settings import Settings, check_dbt
 from data.cache import CacheBackend, DatasetCache, FallbackBackend, RedisHealth, data_versions, database_namespace
 from data.engine import get_engine
 from data.jobs import RefreshJobs
@@ -26,11 +26,14 @@ LOCAL_CACHE_ENTRIES = 500  # this process's own cache (no Redis, or while Redis 
 
 def init_services(server: Flask, settings: Settings) -> AppServices:
     """The analytics service (cache in Redis when REDIS_URL is set, else in-process), refresh jobs and, when
-    SCHEDULER_ENABLED, the in-process scheduler and live refresh; bound to `server`."""
+    SCHEDULER_ENABLED, the in-process scheduler and live refresh; bound to `server`. With DBT_ENABLED refreshes
+    build the stores with dbt (data/dbt.py), and live refresh must be off (SettingsError otherwise)."""
+    check_dbt(settings.dbt_enabled, settings.live_refresh)
     engine = get_engine(settings.database_url)
     analytics, health = build_analytics(settings, engine)
     server.extensions[REDIS_HEALTH_KEY] = health
-    jobs = RefreshJobs(engine, on_success=lambda views: analytics.data_changed(dict.fromkeys(views), warm=True))
+    jobs = RefreshJobs(engine, on_success=lambda views: analytics.data_changed(dict.fromkeys(views), warm=True),
+                       build=settings.refresh_build)
     schedule = live = None
     if settings.scheduler_enabled:
         scheduler = build_scheduler(jobs, settings)

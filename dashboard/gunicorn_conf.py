@@ -19,6 +19,20 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+from dashboard.settings import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    """Every variable the app reads, checked here before any worker starts: a bad one is one line, not a traceback
+    from each worker."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise SystemExit(f"Error: {exc}") from None
+
+
+SETTINGS = _settings()
+
 
 def _env_int(name: str, default: int, minimum: int = 0) -> int:
     raw = os.environ.get(name, "").strip()
@@ -57,7 +71,7 @@ max_requests_jitter = max(1, max_requests // 10) if max_requests else 0
 _access = os.environ.get("GUNICORN_ACCESS_LOG", "-").strip()
 accesslog = None if _access.lower() in {"off", "none", ""} else _access
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = SETTINGS.log_level.lower()
 # Combined log format plus the request time in milliseconds (%(M)s).
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
 
@@ -72,19 +86,25 @@ control_socket_disable = not _control
 if _control:
     control_socket = _control
 
-# X-Forwarded-* handling is the app's (PROXY_FIX_HOPS, werkzeug ProxyFix), so that it is the same under any server.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# X-Forwarded-* handling is the app's (PROXY_FIX_HOPS, werkzeug ProxyFix); gunicorn trusts exactly as much. With no
+# proxy in front (0) nobody may claim HTTPS, not even 127.0.0.1; behind proxies only X-Forwarded-Proto counts, from
+# FORWARDED_ALLOW_IPS (default: any peer, as ProxyFix: only the proxies can reach the app). No forwarded paths.
+if SETTINGS.proxy_fix_hops == 0:
+    forwarded_allow_ips = ""
+    secure_scheme_headers: dict[str, str] = {}
+else:
+    forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "").strip() or "*"
+    secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
+forwarder_headers = ""
 
 
 def on_starting(server) -> None:  # gunicorn hook: the master, before any worker starts
-    """Refuse to start, in one line naming it, when the database or Redis does not answer (or a setting is bad)."""
+    """Refuse to start, in one line naming it, when the database or Redis does not answer."""
     from dashboard.health import ServiceUnreachable, check_services
-    from dashboard.settings import SettingsError, load_settings
 
     try:
-        settings = load_settings()
-        check_services(settings.database_url, settings.redis_url)
-    except (SettingsError, ServiceUnreachable) as exc:
+        check_services(SETTINGS.database_url, SETTINGS.redis_url)
+    except ServiceUnreachable as exc:
         server.log.error("%s", exc)
         raise SystemExit(f"Error: {exc}") from None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from flask import Flask, Response, redirect, request, session
+from flask import Flask, Response, current_app, redirect, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -17,8 +17,10 @@ from plotly.io.json import to_json_plotly
 
 from auth import views
 from auth.context import current_engine, signed_in_user
+from auth.csrf import init_csrf, protect_cookie_session, require_json_body, session_ended
 from auth.errors import AuthenticationRequired
-from auth.permissions import has_permission, raise_for_access, required_permission
+from auth.permissions import has_permission, normalize_path, raise_for_access, required_permission
+from auth.sessions import VERSION_KEY, is_current, within_lifetime
 from auth.tokens import user_for_token
 from auth.users import User, get_user
 from components.admin import not_allowed
@@ -31,13 +33,16 @@ OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/")
 MACHINE_PREFIXES = ("/_", "/api/", "/export/")
 MACHINE_PATHS = frozenset({"/api", "/export"})
 DASH_UPDATE_PATH = "/_dash-update-component"
-# Open pages poll this every few seconds: a signed session cookie is enough (no user read from the database).
+# Open pages poll this every few seconds: a signed session cookie within its lifetimes is enough (no user read from
+# the database, so a session ended by sign-out or an account change still polls until its cookie ages out). It
+# answers data versions only, never a figure.
 LIVE_PATH = "/api/v1/live"
 PAGES_LOCATION_ID = "_pages_location"  # the dcc.Location of dash.page_container (dash 4.4)
 PAGES_CONTENT_ID, PAGES_STORE_ID = "_pages_content", "_pages_store"  # the router's outputs (dash 4.4)
 
-# Only failed sign-ins count: the sixth rapid failure for one email, or the 21st from one address, gets 429.
-LOGIN_LIMIT_PER_EMAIL = "5 per minute"
+# Only failed sign-ins count: the sixth rapid failure for one email from one client address, or the 21st from one
+# address, gets 429. Nothing counts per email alone: nobody can lock a colleague out by guessing wrong for them.
+LOGIN_LIMIT_PER_EMAIL_AND_CLIENT = "5 per minute"
 LOGIN_LIMIT_PER_IP = "20 per minute;200 per hour"
 LIMITER_KEY_PREFIX = "recruit-login"
 
@@ -70,8 +75,8 @@ def init_security(server: Flask, settings: Settings) -> Limiter:
     server.config.update(
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.session_idle_minutes),
         SESSION_REFRESH_EACH_REQUEST=True,  # idle expiry: every request pushes the deadline back
-        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
     )
+    init_csrf(server, secure=settings.session_cookie_secure)
     login_manager = LoginManager()
     login_manager.user_loader(_load_session_user)
     login_manager.request_loader(_load_token_user)
@@ -85,7 +90,8 @@ def init_security(server: Flask, settings: Settings) -> Limiter:
     )
     limiter.init_app(server)
     login_view = views.login
-    for limit, key_func in ((LOGIN_LIMIT_PER_IP, get_remote_address), (LOGIN_LIMIT_PER_EMAIL, _email_key)):
+    for limit, key_func in ((LOGIN_LIMIT_PER_IP, get_remote_address),
+                            (LOGIN_LIMIT_PER_EMAIL_AND_CLIENT, _email_and_client_key)):
         login_view = limiter.limit(
             limit,
             key_func=key_func,
@@ -100,6 +106,7 @@ def init_security(server: Flask, settings: Settings) -> Limiter:
     server.before_request_funcs.setdefault(None, []).insert(0, guard)
     server.after_request(add_security_headers)
     server.extensions["recruit.limiter"] = limiter
+    server.extensions["recruit.session_max_hours"] = settings.session_max_hours
     return limiter
 
 
@@ -125,7 +132,7 @@ def guard() -> Response | None:
     path = request.path
     if is_open(path):
         return None
-    if path == LIVE_PATH and session.get("_user_id"):
+    if path == LIVE_PATH and _live_session():
         return None
     user = signed_in_user()
     if user is None:
@@ -133,10 +140,14 @@ def guard() -> Response | None:
             target = request.full_path if request.query_string else path
             return redirect("/login?" + urlencode({"next": target}))
         raise AuthenticationRequired()
-    permission = required_permission(path)
+    if "Authorization" not in request.headers:  # a cookie session: an ambient credential, so CSRF applies
+        protect_cookie_session()
+    require_json_body()
+    permission = required_permission(path)  # on the normalised path: //admin, /ADMIN/, /%61dmin are /admin
     if permission is not None:
         raise_for_access(user, permission)
     routed = _routed_page()
+    routed = normalize_path(routed) if routed is not None else None
     permission = required_permission(routed) if routed else None
     if permission is not None and not has_permission(user, permission):
         # In-app navigation: the router's answer is a "not allowed" page (a 403 would leave the old page on
@@ -181,15 +192,29 @@ def bearer_token() -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def _live_session() -> bool:
+    """A signed-in session cookie within SESSION_MAX_HOURS, judged without the database (see LIVE_PATH)."""
+    return bool(session.get("_user_id")) and VERSION_KEY in session and within_lifetime(session, _max_hours())
+
+
+def _max_hours() -> int:
+    return current_app.extensions["recruit.session_max_hours"]
+
+
 def _load_session_user(user_id: str) -> User | None:
-    """Read from the database on every request, so a deactivation takes effect at once."""
+    """Read from the database on every request, so sign-out and account changes take effect at once; a cookie that
+    no longer speaks for its user is emptied, so the response deletes it."""
     if "Authorization" in request.headers:
         return None  # an API credential, when sent, is the only one considered
     try:
         user = get_user(current_engine(), int(user_id))
     except ValueError:
+        user = None
+    if user is None or not is_current(session, user, _max_hours()):
+        session.clear()
+        session_ended()
         return None
-    return user if user is not None and user.active else None
+    return user
 
 
 def _load_token_user(_request: object) -> User | None:
@@ -197,6 +222,7 @@ def _load_token_user(_request: object) -> User | None:
     return user_for_token(current_engine(), token) if token else None
 
 
-def _email_key() -> str:
+def _email_and_client_key() -> str:
     # Never empty: Flask-Limiter skips (and logs an error for) a limit whose key is empty.
-    return (request.form.get("email") or "").strip().lower()[:254] or "-"
+    email = (request.form.get("email") or "").strip().lower()[:254] or "-"
+    return f"{email}|{get_remote_address()}"

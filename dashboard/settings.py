@@ -74,11 +74,13 @@ class Settings:
     pipeline_refresh_interval_ms: int = 1_800_000
     scheduler_enabled: bool = True
     live_refresh: bool = True
+    dbt_enabled: bool = False
     live_refresh_debounce_ms: int = 1000
     live_refresh_sweep_ms: int = 60_000
     masked_release_interval: int = 60
     log_level: str = "INFO"
     session_idle_minutes: int = 480
+    session_max_hours: int = 12
     proxy_fix_hops: int = 0
     database_pool_size: int = 5
     database_max_overflow: int = 10
@@ -86,6 +88,26 @@ class Settings:
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
+
+    @property
+    def refresh_build(self) -> str:
+        """How refreshes build the KPI stores: "dbt" with DBT_ENABLED, else "sql"."""
+        return "dbt" if self.dbt_enabled else "sql"
+
+
+def check_dbt(dbt_enabled: bool, live_refresh: bool) -> None:
+    """DBT_ENABLED needs the dbt extra, and excludes live refresh (README.md, "dbt"; docs/OPERATIONS.md)."""
+    if not dbt_enabled:
+        return
+    if live_refresh:
+        raise SettingsError(
+            "DBT_ENABLED=true and LIVE_REFRESH=true cannot both be on: with dbt every refresh is a full dbt build;"
+            " set LIVE_REFRESH=false (its default when DBT_ENABLED=true) or DBT_ENABLED=false"
+        )
+    from data.dbt import INSTALL_HINT, dbt_available
+
+    if not dbt_available():
+        raise SettingsError(f"DBT_ENABLED=true but {INSTALL_HINT}")
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = False) -> Settings:
@@ -106,6 +128,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = Fals
     if log_level not in _LOG_LEVELS:
         raise SettingsError(f"LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))}, got {log_level!r}")
     cookie_secure = get("SESSION_COOKIE_SECURE")
+    dbt_enabled = parse_bool("DBT_ENABLED", get("DBT_ENABLED") or "false")
+    live_refresh = parse_bool("LIVE_REFRESH", get("LIVE_REFRESH") or ("false" if dbt_enabled else "true"))
+    check_dbt(dbt_enabled, live_refresh)
     return Settings(
         database_url=parse_database_url(database_url) if database_url else None,
         redis_url=get("REDIS_URL"),
@@ -123,7 +148,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = Fals
             "PIPELINE_REFRESH_INTERVAL", get("PIPELINE_REFRESH_INTERVAL") or "1800000", minimum=1000
         ),
         scheduler_enabled=parse_bool("SCHEDULER_ENABLED", get("SCHEDULER_ENABLED") or "true"),
-        live_refresh=parse_bool("LIVE_REFRESH", get("LIVE_REFRESH") or "true"),
+        live_refresh=live_refresh,
+        dbt_enabled=dbt_enabled,
         live_refresh_debounce_ms=parse_int(
             "LIVE_REFRESH_DEBOUNCE_MS", get("LIVE_REFRESH_DEBOUNCE_MS") or "1000", minimum=0
         ),
@@ -134,6 +160,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = Fals
                                           minimum=0),
         log_level=log_level,
         session_idle_minutes=parse_int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES") or "480", minimum=1),
+        session_max_hours=parse_int("SESSION_MAX_HOURS", get("SESSION_MAX_HOURS") or "12", minimum=1),
         proxy_fix_hops=parse_proxy_hops(get("PROXY_FIX_HOPS") or "0"),
         database_pool_size=parse_int("DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE") or "5", minimum=1),
         database_max_overflow=parse_int("DATABASE_MAX_OVERFLOW", get("DATABASE_MAX_OVERFLOW") or "10", minimum=0),

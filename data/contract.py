@@ -55,10 +55,6 @@ def detail_columns(field: str) -> list[str]:
     return [f"{field}{suffix}" for suffix in (STATUS, EXCLUDED, LOW, HIGH, LEFT_OUT, USED)]
 
 
-def has_contract(frame: pd.DataFrame, field: str) -> bool:
-    return f"{field}{STATUS}" in frame.columns
-
-
 def status(frame: pd.DataFrame, field: str) -> np.ndarray:
     return frame[f"{field}{STATUS}"].to_numpy(dtype=object)
 
@@ -105,6 +101,3 @@ def shown(frame: pd.DataFrame, field: str, *, rate: bool, money: bool = False) -
     return out
 
 
-def is_partial(frame: pd.DataFrame, field: str) -> np.ndarray:
-    """Published, but built without some hidden cells."""
-    return (status(frame, field) == Status.PUBLISHED.value) & (excluded(frame, field) > 0)

@@ -85,11 +85,17 @@ def recent_runs(engine: Engine, limit: int = 20) -> list[dict]:
 
 class RefreshJobs:
     """Runs refresh jobs on a background thread of this process; `on_success(views)` runs once per job that
-    refreshed, with the views it refreshed."""
+    refreshed, with the views it refreshed. `build` is how refreshes build the stores: "sql" (the migrations'
+    refresh functions) or "dbt" (DBT_ENABLED: the dbt models, data/dbt.py)."""
 
-    def __init__(self, engine: Engine, on_success: Callable[[list[str]], object]) -> None:
+    def __init__(self, engine: Engine, on_success: Callable[[list[str]], object], *, build: str = "sql") -> None:
         self.engine = engine
         self.on_success = on_success
+        self.build = build
+        if build == "dbt":
+            from data.dbt import require_dbt
+
+            require_dbt()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="refresh-job")
 
     def submit(self, views: Iterable[str], *, trigger: str, user_id: int | None = None) -> tuple[JobStatus, bool]:
@@ -108,14 +114,16 @@ class RefreshJobs:
 
     def run_now(self, views: Iterable[str], *, trigger: str, user_id: int | None = None) -> list[RefreshResult]:
         """Refresh synchronously (scheduler and CLI), then run `on_success` if anything refreshed."""
-        results = refresh_views(self.engine, views, trigger=trigger, user_id=user_id, job_id=uuid.uuid4().hex)
+        results = refresh_views(self.engine, views, trigger=trigger, user_id=user_id, job_id=uuid.uuid4().hex,
+                                build=self.build)
         self._after(results)
         return results
 
     def _run(self, views, trigger, user_id, job_id, run_ids) -> None:
         try:
             results = refresh_views(
-                self.engine, views, trigger=trigger, user_id=user_id, job_id=job_id, run_ids=run_ids
+                self.engine, views, trigger=trigger, user_id=user_id, job_id=job_id, run_ids=run_ids,
+                build=self.build,
             )
             self._after(results)
         except Exception:

@@ -71,22 +71,6 @@ def _typed_frame(dataset: str, rows: Sequence[tuple]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=columns)
 
 
-def pipeline(engine: Engine, filt: DataFilter | None = None) -> pd.DataFrame:
-    return fetch_dataset(engine, "pipeline", filt)
-
-
-def compliance(engine: Engine, filt: DataFilter | None = None) -> pd.DataFrame:
-    return fetch_dataset(engine, "compliance", filt)
-
-
-def revenue(engine: Engine, filt: DataFilter | None = None) -> pd.DataFrame:
-    return fetch_dataset(engine, "revenue", filt)
-
-
-def outreach(engine: Engine, filt: DataFilter | None = None) -> pd.DataFrame:
-    return fetch_dataset(engine, "outreach", filt)
-
-
 def facilities(engine: Engine) -> pd.DataFrame:
     """Every facility (id, name, region, state, kind); callers narrow it to the user's scope."""
     with psycopg_connection(engine) as conn, conn.cursor() as cur:

@@ -28,7 +28,16 @@ from components.tables import record_table, totals_table
 from data.filters import FilterError
 from data.queries import violations
 from data.specs import DRILLDOWN
-from pages.frame import data_as_of, iso, page_frame, raw_filters, register_url_sync, select, signed_out_page
+from pages.frame import (
+    data_as_of,
+    filter_inputs,
+    iso,
+    page_frame,
+    raw_filters,
+    register_url_sync,
+    select,
+    signed_out_page,
+)
 
 # Record-level rows sent to the browser at most: 5,000 rows of PII made a 3.4 MB answer and took half a second.
 UI_VIOLATION_ROWS = 500
@@ -56,9 +65,7 @@ def register_chart_page(module: str, page: PageSpec) -> None:
         Output(f"{page_id}-freshness", "children"),
         Output(f"{page_id}-notices", "children", allow_duplicate=True),
         Output(f"{page_id}-as-of", "data"),
-        Input(f"{page_id}-facility", "value"),
-        Input(f"{page_id}-start", "value"),
-        Input(f"{page_id}-end", "value"),
+        *filter_inputs(page_id),
         channel,
         Input(f"{page_id}-unmasked", "value"),
         Input(f"{page_id}-versions", "data"),
@@ -129,9 +136,7 @@ def register_drilldown(page: PageSpec) -> None:
 
     @callback(
         Output(f"{page_id}-violations", "children"),
-        Input(f"{page_id}-facility", "value"),
-        Input(f"{page_id}-start", "value"),
-        Input(f"{page_id}-end", "value"),
+        *filter_inputs(page_id),
     )
     def update_violations(facility_ids: Any, start: Any, end: Any) -> Any:
         try:

@@ -18,6 +18,7 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from dash.development.base_component import Component
 
 from auth.context import Scope, optional_user_scope, services
+from auth.csrf import token_form_value
 from auth.selection import Intent, RawFilters, Selection, authorize
 from components.admin import is_on, unmasked_banner, unmasked_switch
 from components.formatting import PRIVACY_PATH
@@ -162,7 +163,7 @@ def nav(scope: Scope, active_path: str, search: str) -> html.Header:
     if scope.can("manage_users"):
         links.append(ADMIN_LINK)
     active = active_path if active_path in (ADMIN_LINK[1], PRIVACY_PATH) else f"{active_path}{search}"
-    return navbar(scope.user.email, scope.user.role, links, active_path=active)
+    return navbar(scope.user.email, scope.user.role, links, active_path=active, csrf_token=token_form_value())
 
 
 def month_choices(start: date, end: date) -> list[date]:
@@ -186,6 +187,12 @@ def iso(stamp: datetime | None) -> str | None:
     return stamp.isoformat() if stamp is not None else None
 
 
+def filter_inputs(page_id: str) -> tuple[Input, Input, Input]:
+    """The facility, start and end filters of a page, in the order callbacks receive them."""
+    return (Input(f"{page_id}-facility", "value"), Input(f"{page_id}-start", "value"),
+            Input(f"{page_id}-end", "value"))
+
+
 def register_url_sync(page_id: str, path: str, *, with_channel: bool = False) -> None:
     """Keep the address bar and the navbar links in step with the page's filters; a filter change clears the
     notices about the URL the page was opened with."""
@@ -195,9 +202,7 @@ def register_url_sync(page_id: str, path: str, *, with_channel: bool = False) ->
         Output(f"{page_id}-search", "data"),
         Output(f"{page_id}-nav", "children"),
         Output(f"{page_id}-notices", "children", allow_duplicate=True),
-        Input(f"{page_id}-facility", "value"),
-        Input(f"{page_id}-start", "value"),
-        Input(f"{page_id}-end", "value"),
+        *filter_inputs(page_id),
         Input(f"{page_id}-channel", channel_prop),
         prevent_initial_call=True,
     )

@@ -19,7 +19,16 @@ from components.registry import PAGES
 from data.filters import FilterError, previous_period
 from data.queries import DATASET_NAMES
 from pages.chart_page import register_exports
-from pages.frame import data_as_of, iso, page_frame, raw_filters, register_url_sync, select, signed_out_page
+from pages.frame import (
+    data_as_of,
+    filter_inputs,
+    iso,
+    page_frame,
+    raw_filters,
+    register_url_sync,
+    select,
+    signed_out_page,
+)
 
 PAGE = PAGES["overview"]
 PAGE_ID, PATH = PAGE.page_id, PAGE.path
@@ -59,9 +68,7 @@ def tiles_json(selection: Selection) -> tuple[dict[str, Any], bool]:
     Output(f"{PAGE_ID}-freshness", "children"),
     Output(f"{PAGE_ID}-notices", "children", allow_duplicate=True),
     Output(f"{PAGE_ID}-as-of", "data"),
-    Input(f"{PAGE_ID}-facility", "value"),
-    Input(f"{PAGE_ID}-start", "value"),
-    Input(f"{PAGE_ID}-end", "value"),
+    *filter_inputs(PAGE_ID),
     Input(f"{PAGE_ID}-unmasked", "value"),
     Input(f"{PAGE_ID}-versions", "data"),
     prevent_initial_call="initial_duplicate",

@@ -293,6 +293,12 @@ def client(app):
     return test_client
 
 
+def csrf_headers(client) -> dict[str, str]:
+    """The CSRF header a signed-in page's script sends (from the `_csrf_token` cookie), for POSTs with a session."""
+    cookie = client.get_cookie("_csrf_token")
+    return {"X-CSRFToken": cookie.value} if cookie is not None else {}
+
+
 class AuthActions:
     """flaskr-style helper: `auth.login(email, password)` through the real form (CSRF token included)."""
 
@@ -311,7 +317,7 @@ class AuthActions:
         return self._client.post(path, data=data)
 
     def logout(self):
-        return self._client.get("/logout")
+        return self._client.post("/logout", headers=csrf_headers(self._client))
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -135,3 +136,35 @@ def test_tokens_for_unknown_or_deactivated_users_are_refused(run) -> None:
     create(run, "v@x.org", "viewer")
     run("users", "deactivate", "--email", "v@x.org")
     assert run("tokens", "create", "--email", "v@x.org").exit_code == 1
+
+
+def test_tokens_create_with_expiry_and_list(run, engine) -> None:
+    create(run, "api@x.org", "viewer")
+    default = run("tokens", "create", "--email", "api@x.org")
+    short = run("tokens", "create", "--email", "api@x.org", "--expires-in", "30d")
+    assert default.exit_code == short.exit_code == 0
+    assert "expires" in short.stderr
+    secrets = [r.stdout.strip().splitlines()[-1] for r in (default, short)]
+    run("tokens", "revoke", "--email", "api@x.org")
+    listing = run("tokens", "list", "--email", "API@x.org")
+    assert listing.exit_code == 0
+    header, *rows = listing.stdout.splitlines()
+    assert header.split("\t") == ["id", "created", "last_used", "expires", "revoked"]
+    assert len(rows) == 2 and all(secret not in listing.output for secret in secrets)
+    created, expires = (rows[1].split("\t")[i] for i in (1, 3))
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\dZ", expires) and rows[1].split("\t")[4] != "-"
+    from datetime import datetime
+
+    days = (datetime.fromisoformat(expires) - datetime.fromisoformat(created)).days
+    assert days in (29, 30)
+
+
+@pytest.mark.parametrize("value", ["0d", "366d", "90", "ninety", "-5d"])
+def test_tokens_create_refuses_a_bad_expiry_with_exit_2(run, value: str) -> None:
+    create(run, "api@x.org", "viewer")
+    result = run("tokens", "create", "--email", "api@x.org", "--expires-in", value)
+    assert result.exit_code == 2 and "--expires-in" in result.output
+
+
+def test_tokens_list_for_unknown_user_is_refused(run) -> None:
+    assert run("tokens", "list", "--email", "ghost@x.org").exit_code == 1

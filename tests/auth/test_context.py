@@ -14,6 +14,7 @@ from flask_login import login_user
 from auth.context import current_user_scope, optional_user_scope, services_of
 from auth.errors import AuthenticationRequired, ForbiddenFacility, UnknownFacility
 from auth.permissions import facility_scope
+from tests.conftest import csrf_headers
 
 SEEDED_FACILITIES = tuple(range(1, 10))
 
@@ -40,6 +41,7 @@ def route(client, pathname: str, search: str = ""):
     router = next(d for d in deps if "_pages_content" in d["output"])
     return client.post(
         "/_dash-update-component",
+        headers=csrf_headers(client),
         json={
             "output": router["output"],
             "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
@@ -133,3 +135,16 @@ def test_in_app_navigation_to_admin_needs_manage_users(client, auth, make_user, 
     assert (find(content, "not-allowed") is None) is allowed
     if not allowed:
         assert "not allowed" in str(find(content, "not-allowed")).lower()
+
+
+ADMIN_SPELLINGS = ["//admin", "/ADMIN", "/admin/", "/%2561dmin", "/x/../admin"]
+
+
+@pytest.mark.parametrize("pathname", ADMIN_SPELLINGS)
+def test_the_guard_normalises_the_router_pathname(client, auth, make_user, pathname: str) -> None:
+    """The guard itself (not only the admin layout's own check) refuses every spelling of /admin."""
+    user, password = make_user("viewer")
+    auth.login(user.email, password)
+    response = route(client, pathname)
+    assert response.status_code == 200
+    assert "your role (viewer) cannot open /admin" in str(response.get_json())

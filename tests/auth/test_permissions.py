@@ -8,6 +8,7 @@ from auth.errors import AuthenticationRequired, Forbidden, ForbiddenFacility, Un
 from auth.permissions import (
     PERMISSIONS,
     has_permission,
+    normalize_path,
     permissions_for,
     raise_for_access,
     required_permission,
@@ -99,3 +100,19 @@ def test_resolving_without_a_user_needs_authentication() -> None:
 def test_admin_page_needs_manage_users() -> None:
     assert required_permission("/admin") == required_permission("/admin/") == "manage_users"
     assert required_permission("/pipeline") is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["/admin", "//admin", "/ADMIN", "/admin/", "/%2561dmin", "/%61dmin", "/x/../admin", "/./admin", "\\admin",
+     "/Admin//", "///x/./../admin/"],
+)
+def test_normalize_path_gives_one_spelling(raw: str) -> None:
+    assert normalize_path(raw) == "/admin"
+    assert required_permission(raw) == "manage_users"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("", "/"), ("/", "/"), ("/../..", "/"), ("/pipeline/", "/pipeline"),
+                                               ("/a%2Fb", "/a/b")])
+def test_normalize_path_edges(raw: str, expected: str) -> None:
+    assert normalize_path(raw) == expected

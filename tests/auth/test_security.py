@@ -158,3 +158,24 @@ def test_static_assets_stay_cacheable(client) -> None:
     with client.get("/assets/style.css") as response:
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers.get("Cache-Control") != "no-store"
+
+
+@pytest.mark.parametrize("path", ["//admin", "/ADMIN", "/admin/", "/%2561dmin", "/x/../admin"])
+def test_direct_loads_of_any_spelling_of_admin_need_manage_users(client, auth, make_user, path: str) -> None:
+    user, password = make_user("viewer")
+    auth.login(user.email, password)
+    response = client.get("/", environ_overrides={"PATH_INFO": path}, headers={"Accept": "text/html"})
+    assert response.status_code == 403
+
+
+def test_an_expired_token_gets_401_saying_when_it_expired(app, client, make_user) -> None:
+    from data.engine import psycopg_connection
+
+    user, _ = make_user("viewer")
+    token = create_token(engine_of(app), user)
+    with psycopg_connection(engine_of(app)) as conn:
+        conn.execute("update app.api_tokens set expires_at = now() - interval '1 hour' where user_id = %s", (user.id,))
+    response = client.get("/api/v1/analytics/kpis", headers=bearer(token))
+    assert response.status_code == 401
+    assert re.fullmatch(r"this API token expired at \d{4}-\d\d-\d\dT\d\d:\d\dZ; ask an admin for a new one",
+                        response.get_json()["error"])

@@ -15,6 +15,7 @@ from auth import audit
 from auth.context import services_of
 from auth.views import safe_next
 from dashboard.security import LIMITER_KEY_PREFIX
+from tests.conftest import csrf_headers
 
 
 def engine_of(app):
@@ -40,7 +41,7 @@ def test_success_redirects_to_next_and_sets_a_safe_session_cookie(app, client, a
     response = auth.login(user.email.upper(), password, next_url="/pipeline%3Ffacility_id%3D1")
     assert response.status_code == 302
     assert response.headers["Location"] == "/pipeline?facility_id=1"
-    cookie = response.headers["Set-Cookie"]
+    [cookie] = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", cookie).group(1))
     idle = timedelta(minutes=services_of(app.server).settings.session_idle_minutes)
@@ -105,12 +106,11 @@ def test_login_and_logout_are_audited_without_the_password(app, client, auth, ma
         assert all(secret not in str(e.details) for e in entries)
 
 
-@pytest.mark.parametrize("method", ["get", "post"])
-def test_logout_ends_the_session(client, auth, make_user, method: str) -> None:
+def test_logout_ends_the_session(client, auth, make_user) -> None:
     user, password = make_user("viewer")
     auth.login(user.email, password)
     assert client.get("/_dash-layout").status_code == 200
-    assert getattr(client, method)("/logout").status_code == 302
+    assert client.post("/logout", headers=csrf_headers(client)).status_code == 302
     assert client.get("/_dash-layout").status_code == 401
     assert client.get("/").headers["Location"] == "/login?next=%2F"
 
@@ -147,3 +147,16 @@ def test_successful_sign_ins_do_not_count(client, auth, make_user) -> None:
     for _ in range(7):
         assert auth.login(user.email, password).status_code == 302
         auth.logout()
+
+
+def test_nobody_can_lock_a_colleague_out(app, client, auth, make_user) -> None:
+    """Failures count per (email, client) and per client: a colleague's wrong guesses lock only their own tries."""
+    from tests.conftest import AuthActions
+
+    user, password = make_user("viewer")
+    statuses = [auth.login(user.email, "wrong password!").status_code for _ in range(6)]
+    assert statuses == [401] * 5 + [429]
+    assert auth.login(user.email, password).status_code == 429  # the guessing client stays locked
+    colleague = app.server.test_client()
+    colleague.environ_base["REMOTE_ADDR"] = "10.250." + ".".join(str(b) for b in uuid.uuid4().bytes[:2])
+    assert AuthActions(colleague).login(user.email, password).status_code == 302

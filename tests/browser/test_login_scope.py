@@ -73,7 +73,7 @@ def test_recruiter_signs_in_and_sees_only_their_facilities(app, live_url: str, b
     dropdown = wait.until(EC.element_to_be_clickable((By.ID, "overview-facility")))
     assert browser.current_url.split("?")[0] == live_url + "/"
     dropdown.click()
-    options = wait.until(EC.presence_of_all_elements_located((By.CSS_SELECTOR, "[role=option]")))
+    options = wait.until(EC.presence_of_all_elements_located((By.CSS_SELECTOR, ".dash-dropdown-content [role=option]")))
     values = sorted(int(o.find_element(By.CSS_SELECTOR, "input").get_attribute("value")) for o in options)
     names = facilities(services_of(app.server).engine).set_index("id")["name"]
     assert values == [3, 7]
@@ -82,7 +82,8 @@ def test_recruiter_signs_in_and_sees_only_their_facilities(app, live_url: str, b
     console = [entry["message"] for entry in browser.get_log("browser")]
     assert not [m for m in console if "Content Security Policy" in m], console
 
-    browser.get(live_url + "/logout")
-    assert browser.current_url.startswith(live_url + "/login")
+    browser.find_element(By.ID, "app-signout").click()  # the navbar's form POST with the CSRF token
+    wait.until(EC.url_contains("/login"))
+    assert browser.current_url == live_url + "/login"
     browser.get(live_url + "/")
     assert browser.current_url == live_url + "/login?next=%2F"

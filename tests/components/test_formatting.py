@@ -82,5 +82,3 @@ def test_compact_numbers_for_tiles():
     assert f.fmt_compact_int(1_234_567) == "1.2M" and f.fmt_compact_int(98_765) == "98,765"
 
 
-def test_d3_formats_match_the_python_ones():
-    assert f.D3_HOVER == {"int": ",d", "percent": ".1%", "currency": "$,.2f", "days": ",.1f", "score": ",.1f"}

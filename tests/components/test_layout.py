@@ -31,6 +31,15 @@ def test_navbar_has_brand_links_user_and_sign_out():
     assert any(getattr(c, "children", None) == "Recruiter" for c in _walk(bar))
 
 
+def test_navbar_sign_out_is_a_form_post_carrying_the_csrf_token():
+    bar = layout.navbar("ann@example.org", "viewer", [("Overview", "/")], csrf_token="signed.token")
+    form = _by_id(bar, "app-signout-form")
+    assert isinstance(form, html.Form) and form.method == "post" and form.action == "/logout"
+    button = _by_id(form, "app-signout")
+    assert isinstance(button, html.Button) and button.type == "submit" and button.children == "Sign out"
+    assert (button.name, button.value) == ("csrf_token", "signed.token")
+
+
 def test_filter_bar_ids_options_and_defaults():
     bar = layout.filter_bar(
         "pipeline", {2: "South", 1: "North"}, [1], "2026-01-01", datetime(2026, 3, 1), months=["2026-01", "2026-02"]

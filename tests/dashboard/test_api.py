@@ -11,6 +11,7 @@ import pytest
 from auth.context import services_of
 from data.engine import psycopg_connection
 from data.specs import DATASETS
+from tests.conftest import csrf_headers
 
 RANGE = "start=2025-05&end=2026-06"
 COUNT_FIELDS = {name: set(spec.count_columns) for name, spec in DATASETS.items()}
@@ -124,7 +125,8 @@ def test_unknown_dataset_is_404(viewer):
 
 def test_viewers_cannot_see_pii_or_refresh(viewer):
     get(viewer, f"/api/v1/analytics/compliance/violations?{RANGE}", 403)
-    assert viewer.post("/api/v1/analytics/refresh", json={"views": ["all"]}).status_code == 403
+    assert viewer.post("/api/v1/analytics/refresh", json={"views": ["all"]},
+                       headers=csrf_headers(viewer)).status_code == 403
     get(viewer, "/api/v1/analytics/queue/stats", 403)
 
 
@@ -180,7 +182,7 @@ def test_csv_export_equals_the_api_rows_and_is_audited(app, viewer, dataset):
 def test_refresh_api_for_admins(client, auth, make_user, app):
     user, password = make_user("admin")
     auth.login(user.email, password)
-    response = client.post("/api/v1/analytics/refresh", json={"views": ["outreach"]})
+    response = client.post("/api/v1/analytics/refresh", json={"views": ["outreach"]}, headers=csrf_headers(client))
     assert response.status_code == 202
     job = response.get_json()
     assert set(job) >= {"job_id", "status"}
@@ -190,7 +192,8 @@ def test_refresh_api_for_admins(client, auth, make_user, app):
             break
     assert status["status"] == "succeeded" and status["views"] == ["outreach"]
     get(client, "/api/v1/analytics/refresh/nope", 404)
-    assert client.post("/api/v1/analytics/refresh", json={"views": ["payroll"]}).status_code == 400
+    assert client.post("/api/v1/analytics/refresh", json={"views": ["payroll"]},
+                       headers=csrf_headers(client)).status_code == 400
     stats = get(client, "/api/v1/analytics/queue/stats")
     assert set(stats) == {"scheduled", "running", "recent"} and stats["recent"]
 

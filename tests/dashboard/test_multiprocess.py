@@ -59,6 +59,7 @@ class Browser:
         headers = {"X-Forwarded-For": self._client_ip}
         if json_body is not None:
             data, headers["Content-Type"] = json.dumps(json_body).encode(), "application/json"
+            headers["X-CSRFToken"] = next((c.value for c in self.jar if c.name == "_csrf_token"), "")
         try:
             with self._opener.open(Request(base + path, data=data, headers=headers), timeout=15) as answer:
                 return answer.status, answer.read().decode()
@@ -215,6 +216,6 @@ def test_refresh_on_one_process_bumps_the_data_version_both_see(cluster: dict, b
 
 def test_failed_sign_ins_count_against_one_limit_across_processes(cluster: dict, browser: Browser) -> None:
     a, b = cluster["A"], cluster["B"]
-    email = f"nobody-{uuid.uuid4().hex[:8]}@multi.example"  # LOGIN_LIMIT_PER_EMAIL: 5 failures a minute
+    email = f"nobody-{uuid.uuid4().hex[:8]}@multi.example"  # LOGIN_LIMIT_PER_EMAIL_AND_CLIENT: 5 a minute
     answers = [browser.login(server, email, "wrong password") for server in (a, b, a, b, a, b)]
     assert answers == [401, 401, 401, 401, 401, 429]

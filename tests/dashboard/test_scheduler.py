@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_two_coalesced_interval_jobs_from_the_settings(empty_engine):
     settings = Settings(analytics_refresh_interval_ms=120_000, pipeline_refresh_interval_ms=30_000)
-    scheduler = build_scheduler(RefreshJobs(empty_engine, on_success=lambda: None), settings)
+    scheduler = build_scheduler(RefreshJobs(empty_engine, on_success=lambda views: None), settings)
     assert isinstance(scheduler, BackgroundScheduler)
     scheduler.start(paused=True)
     try:
@@ -41,8 +41,8 @@ def test_a_scheduled_tick_refreshes_and_bumps_once(empty_engine):
     from dashboard.scheduler import _run
 
     bumps: list[int] = []
-    _run(RefreshJobs(empty_engine, on_success=lambda: bumps.append(1)), ["pipeline"])
-    assert bumps == [1]
+    _run(RefreshJobs(empty_engine, on_success=lambda views: bumps.append(views)), ["pipeline"])
+    assert bumps == [["pipeline"]]
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_live_refresh_off_leaves_the_timed_full_refreshes(engine):
     time.sleep(0.3)
     assert freshness(engine)["pipeline"].queue_depth == 1, "nothing applies changes between full refreshes"
     assert fetch_dataset(engine, "pipeline").empty
-    _run(RefreshJobs(engine, on_success=lambda: None), ["all"])
+    _run(RefreshJobs(engine, on_success=lambda views: None), ["all"])
     assert freshness(engine)["pipeline"].queue_depth == 0
     assert fetch_dataset(engine, "pipeline")["applications"].tolist() == [1]
 
@@ -91,10 +91,10 @@ def test_live_refresh_on_starts_the_listener_with_the_settings(engine):
 @pytest.mark.redis
 def test_two_scheduler_processes_apply_each_change_once_and_bump_once_per_batch(make_database, redis_url):
     """Two `dashboard scheduler` processes on one database and Redis: every captured change is applied by exactly one
-    of them, and each batch bumps the shared data generation once."""
+    of them, and each batch bumps the shared pipeline data version once."""
     import redis
 
-    from data.cache import GENERATION_KEY, database_namespace
+    from data.cache import VERSION_KEY, database_namespace
 
     url = make_database()
     engine = get_engine(url)
@@ -102,7 +102,7 @@ def test_two_scheduler_processes_apply_each_change_once_and_bump_once_per_batch(
     env = {**os.environ, "DATABASE_URL": libpq, "REDIS_URL": redis_url, "LIVE_REFRESH_DEBOUNCE_MS": "200",
            "LIVE_REFRESH_SWEEP_INTERVAL": "2000", "LOG_LEVEL": "WARNING"}
     generation = redis.Redis.from_url(redis_url)
-    key = f"{GENERATION_KEY}:{database_namespace(url)}"
+    key = f"{VERSION_KEY}:{database_namespace(url)}:pipeline"
     generation.delete(key)
     processes = [subprocess.Popen([sys.executable, "-c", "from dashboard.cli import main; main()", "scheduler"],
                                   env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -131,7 +131,7 @@ def test_two_scheduler_processes_apply_each_change_once_and_bump_once_per_batch(
         batches, applied = conn.execute("select count(*), sum(changes) from app.live_batches"
                                         " where view = 'pipeline' and kind = 'incremental'").fetchone()
     assert applied == writes, "each captured change applied exactly once"
-    assert int(generation.get(key) or 0) == batches, "one generation bump per batch"
+    assert int(generation.get(key) or 0) == batches, "one version bump per batch"
     assert differences(engine) == dict.fromkeys(VIEWS, 0)
     generation.delete(key)
     engine.dispose()

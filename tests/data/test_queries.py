@@ -4,23 +4,23 @@ from decimal import Decimal
 import pandas as pd
 
 from data.filters import DataFilter
-from data.queries import dataset_columns, facilities, fetch_dataset, outreach, pipeline, revenue
+from data.queries import dataset_columns, facilities, fetch_dataset
 
 
 def test_each_dataset_has_exactly_the_documented_columns_and_dtypes(seeded_engine):
-    frame = pipeline(seeded_engine)
+    frame = fetch_dataset(seeded_engine, "pipeline")
     assert list(frame.columns) == dataset_columns("pipeline") == [
         "facility_id", "month", "applications", "screened", "interviewed", "offered", "hired", "rejected",
         "pending", "conversion_rate", "time_to_fill_days"]
     assert frame["applications"].dtype == "int64" and frame["conversion_rate"].dtype == "float64"
     assert pd.api.types.is_datetime64_any_dtype(frame["month"])
-    money = revenue(seeded_engine)
+    money = fetch_dataset(seeded_engine, "revenue")
     assert all(isinstance(v, Decimal) for v in money["revenue"]) and money["mom_growth"].dtype == "float64"
 
 
 def test_filters_narrow_by_facility_months_and_channel(seeded_engine):
     filt = DataFilter((2, 3), date(2026, 2, 1), date(2026, 4, 1), "sms")
-    frame = outreach(seeded_engine, filt)
+    frame = fetch_dataset(seeded_engine, "outreach", filt)
     assert set(frame["facility_id"]) == {2, 3}
     assert frame["month"].min() >= pd.Timestamp("2026-02-01") and frame["month"].max() <= pd.Timestamp("2026-04-01")
     assert set(frame["channel"]) == {"sms"}
@@ -32,8 +32,8 @@ def test_filters_narrow_by_facility_months_and_channel(seeded_engine):
 
 def test_sql_metacharacters_in_a_channel_are_just_a_value(seeded_engine):
     filt = DataFilter(None, date(2026, 1, 1), date(2026, 6, 1), "sms'; drop table recruiting.outreach; --")
-    assert outreach(seeded_engine, filt).empty
-    assert not outreach(seeded_engine).empty
+    assert fetch_dataset(seeded_engine, "outreach", filt).empty
+    assert not fetch_dataset(seeded_engine, "outreach").empty
 
 
 def test_facilities_lists_every_facility(seeded_engine):

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import csrf_headers
+
 # The seeded data ends 2026-06 (tests/conftest.py SEED_NOW); pages default to the current month, so tests say.
 START, END = "2025-07", "2026-06"
 
@@ -38,7 +40,7 @@ class DashCaller:
             "changedPropIds": [_prop_id(next(iter(inputs)), prop)],
             "state": [],
         }
-        return self.client.post("/_dash-update-component", json=body)
+        return self.client.post("/_dash-update-component", json=body, headers=csrf_headers(self.client))
 
     def inputs(self, key: str, given: dict[str, Any], prop: str) -> list[dict[str, Any]]:
         """The callback's declared inputs in order, valued from `given`; inputs not given (a switch the test does
