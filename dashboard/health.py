@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 READY_PATH = "/health/ready"
 CONNECT_TIMEOUT_SECONDS = 3
 RETRY_AFTER_SECONDS = 15
-UNAVAILABLE_MESSAGE = "Data temporarily unavailable: the database is not answering. This page updates by itself " \
-                      "when it is back."
+UNAVAILABLE_MESSAGE = "Data temporarily unavailable: the database is not answering. The figures shown may be out " \
+                      "of date; change a filter or reload the page to try again."
+PAGE_MESSAGE = "The database is not answering; nothing you did caused this."
 API_UNAVAILABLE = "data temporarily unavailable (the database is not answering); try again shortly"
 SIGN_IN_UNAVAILABLE = "Sign-in is temporarily unavailable (the database is not answering). Try again in a minute."
 # What a lost or refused database connection raises, through SQLAlchemy or psycopg directly.
@@ -40,7 +41,7 @@ DATABASE_DOWN = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
 _PAGE = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Data temporarily unavailable</title>
 <meta http-equiv="refresh" content="{RETRY_AFTER_SECONDS}">
 <link rel="stylesheet" href="/assets/style.css"></head>
-<body><main class="page error-page"><h1>Data temporarily unavailable</h1><p>{html.escape(UNAVAILABLE_MESSAGE)}</p>
+<body><main class="page error-page"><h1>Data temporarily unavailable</h1><p>{html.escape(PAGE_MESSAGE)}</p>
 <p>This page tries again every {RETRY_AFTER_SECONDS} seconds.</p></main></body></html>"""
 
 

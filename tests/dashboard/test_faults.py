@@ -361,8 +361,9 @@ def test_under_gunicorn_a_redis_outage_keeps_sign_in_and_the_api_working(make_da
            "SESSION_COOKIE_SECURE": "false", "SCHEDULER_ENABLED": "false", "WEB_CONCURRENCY": "1",
            "GUNICORN_THREADS": "2", "GUNICORN_ACCESS_LOG": "off", "LOG_LEVEL": "WARNING", "PROXY_FIX_HOPS": "1",
            "GUNICORN_BIND": f"127.0.0.1:{port}"}
+    output_file = log.open("w")
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(root / "dashboard" / "gunicorn_conf.py"),
-                                "dashboard.wsgi:server"], cwd=root, env=env, stdout=log.open("w"),
+                                "dashboard.wsgi:server"], cwd=root, env=env, stdout=output_file,
                                stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_healthy(base, process, log, time.monotonic() + 60)
@@ -393,3 +394,4 @@ def test_under_gunicorn_a_redis_outage_keeps_sign_in_and_the_api_working(make_da
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        output_file.close()
