@@ -192,7 +192,8 @@ def check_callback_body(body: Any) -> None:
 def _check_values(field: str, sent: Any, declared: list[dict[str, Any]]) -> None:
     if not isinstance(sent, list) or len(sent) != len(declared):
         raise BadInput(f"callback {field} do not match the callback")
-    for item, wanted in zip(sent, declared, strict=True):
+    for item, declared_item in zip(sent, declared, strict=True):
+        wanted = {**declared_item, "id": _declared_id(declared_item.get("id"))}
         if isinstance(item, list):  # a pattern-matching (ALL/ALLSMALLER) input: any number of matches
             if not isinstance(wanted.get("id"), dict) or not all(_is_prop(i) for i in item):
                 raise BadInput(f"callback {field} do not match the callback")
@@ -205,6 +206,16 @@ def _check_values(field: str, sent: Any, declared: list[dict[str, Any]]) -> None
             raise BadInput(f"callback {field} do not match the callback")
         if item["id"] == PAGES_LOCATION_ID and not isinstance(item.get("value"), str | None):
             raise BadInput("the page address must be a string")
+
+
+def _declared_id(ident: Any) -> Any:
+    """A declared id as the renderer sends it: pattern-matching ids are declared as JSON text."""
+    if isinstance(ident, str) and ident.startswith("{"):
+        try:
+            return json.loads(ident)
+        except ValueError:
+            return ident
+    return ident
 
 
 def _is_prop(item: Any) -> bool:

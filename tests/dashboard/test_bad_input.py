@@ -254,6 +254,31 @@ def test_every_server_callback_survives_odd_values(app, admin):
         check(key, spec)
 
 
+def _concrete(ident: Any, value: str = "pipeline-by-month") -> Any:
+    """A pattern-matching id as the renderer sends it: wildcards replaced by one component's values."""
+    ident = json.loads(ident) if isinstance(ident, str) and ident.startswith("{") else ident
+    if not isinstance(ident, dict):
+        return ident
+    return {k: (value if v == ["MATCH"] else "png" if v == ["ALL"] else v) for k, v in ident.items()}
+
+
+def test_well_formed_pattern_matching_callback_bodies_pass_the_checks(app, admin):
+    from dashboard.request_checks import check_callback_body
+
+    pattern = [(k, s) for k, s in _server_callbacks(app, admin) if "{" in k]
+    assert pattern, "the export menus use pattern-matching callbacks"
+    for key, spec in pattern:
+        def sent(declared: dict[str, Any]) -> Any:
+            ident = json.loads(declared["id"]) if declared["id"].startswith("{") else declared["id"]
+            item = {"id": _concrete(ident), "property": declared["property"], "value": None}
+            return [item] if isinstance(ident, dict) and ["ALL"] in ident.values() else item
+
+        body = {"output": key, "outputs": [], "inputs": [sent(d) for d in spec["inputs"]],
+                "state": [sent(d) for d in spec.get("state", [])], "changedPropIds": []}
+        with app.server.test_request_context("/_dash-update-component", method="POST"):
+            check_callback_body(body)  # raises BadInput (400) when it would refuse the renderer's body
+
+
 @pytest.mark.parametrize("pathname", ["//admin", "/ADMIN", "/%61dmin", "/pipeline/../admin", None, "", "x" * 3000])
 def test_the_router_never_fails_on_odd_pathnames(viewer, pathname):
     response = viewer.post("/_dash-update-component", data=json.dumps(_router_body(pathname)),
