@@ -16,6 +16,7 @@ from components.figures import (
     add_value_line,
     bar_chart_height,
     empty_figure,
+    facility_axis,
     facility_labels,
     field_view,
     month_axis,
@@ -47,9 +48,9 @@ def compliance_rate_by_facility(
     add_value_bars(fig, labels, view, name=rate.label, color=theme.SERIES_COLORS["compliance_rate"], unit=MONTHS,
                    threshold=threshold, orientation="h", label_values=True,
                    hover_lines=lambda i: f"Passed {passed.text(i)} of {checks.text(i)} checks")
-    fig.update_layout(showlegend=False)
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels, autorange="reversed")
-    fig.update_xaxes(tickformat=D3_TICK["percent"], range=[0, 1.12], title={"text": "Checks passed"})
+    fig.update_layout(showlegend=False, uniformtext={"minsize": 12, "mode": "show"})
+    facility_axis(fig, labels)
+    fig.update_xaxes(tickformat=D3_TICK["percent"], range=[0, 1.18], title={"text": "Checks passed"})
     add_privacy_note(fig, threshold)
     return fig
 

@@ -41,9 +41,33 @@ from data.specs import Column, Kind
 SUPPRESSED_TRACE = "suppressed"
 PARTIAL_TRACE = "partial"
 RANGE_TRACE = "range"
+# Value labels beside bars: outside the bar, never shrunk to the bar's thickness, never clipped by the axis.
+VALUE_LABELS: dict[str, Any] = {"textposition": "outside", "constraintext": "none", "cliponaxis": False,
+                                "textfont": {"size": 12}}
+
+
+def value_labels(*, inside_if_room: bool) -> dict[str, Any]:
+    """Labels of a bar trace: inside the end of a bar long enough to hold its label (so the longest bar's label never
+    runs off a narrow chart) and outside otherwise; always outside on patterned bars, where text would be hard to
+    read."""
+    return {**VALUE_LABELS, "textposition": "auto"} if inside_if_room else dict(VALUE_LABELS)
+
+
+LABEL_WRAP = 24  # facility names longer than this break onto two lines on a category axis
 PARTIAL_PATTERN = {"shape": ".", "fgcolor": "#FFFFFF", "size": 6, "solidity": 0.35}
 RANGE_PATTERN = {"shape": "/", "fgcolor": "#FFFFFF", "size": 7, "solidity": 0.3}
+
+
+def patterned(pattern: dict[str, Any], color: str) -> dict[str, Any]:
+    """A pattern on a bar of `color`: plotly.js draws only the pattern's marks unless it is given the background,
+    so without it a dotted or striped bar is white dots on white, invisible."""
+    return {**pattern, "bgcolor": color}
+
 Unit = tuple[str, str]  # what a group's rows are, singular and plural ("month", "months")
+# Legend order, the same on every chart and for every role whatever marks a figure happens to need: the data series
+# first (plotly's default rank 1000, in the order the builder adds them: theme.CHANNEL_ORDER, severities low to
+# critical), then the hidden and incomplete marks, then the keys of the dotted and striped patterns.
+LEGEND_RANKS = {SUPPRESSED_TRACE: 1100, f"key-{PARTIAL_TRACE}": 1200, f"key-{RANGE_TRACE}": 1210}
 
 
 def new_figure(title: str, *, height: int = 380) -> go.Figure:
@@ -185,6 +209,8 @@ def add_value_bars(
     point = view.only(Shown.POINT)
     full, partial = point & ~view.partial, view.partial
     group = legendgroup or offsetgroup or name
+    # A series' value, partial and range bars share one slot (one bar per category), never a third of it each.
+    offsetgroup = offsetgroup or name
     value_axis, category_axis = ("y", "x") if orientation == "v" else ("x", "y")
     template = f"<b>%{{{category_axis}}}</b><br>{name}: %{{customdata[0]}}%{{customdata[1]}}<extra></extra>"
     customdata = [[t, f"<br>{h}" if h else ""] for t, h in zip(texts, hover, strict=True)]
@@ -193,11 +219,11 @@ def add_value_bars(
             continue
         marker: dict[str, Any] = {"color": color}
         if role == PARTIAL_TRACE:
-            marker["pattern"] = PARTIAL_PATTERN
+            marker["pattern"] = patterned(PARTIAL_PATTERN, color)
         labels: dict[str, Any] = {}
         if label_values:
-            labels = {"text": [t if m else "" for t, m in zip(texts, mask, strict=True)], "textposition": "outside",
-                      "cliponaxis": False, "textfont": {"size": 12}}
+            labels = {"text": [t if m else "" for t, m in zip(texts, mask, strict=True)],
+                      **value_labels(inside_if_room=role == "value")}
         fig.add_trace(go.Bar(
             **{value_axis: _where(mask, view.values), category_axis: categories}, orientation=orientation,
             name=name, offsetgroup=offsetgroup, legendgroup=group, showlegend=role == "value", marker=marker,
@@ -212,13 +238,25 @@ def add_value_bars(
         bar = {value_axis: _where(ranges, length), category_axis: categories}
         fig.add_trace(go.Bar(
             **bar, base=_where(ranges, base), orientation=orientation, name=f"{name} (range)",
-            offsetgroup=offsetgroup, legendgroup=group, showlegend=False, opacity=0.45,
-            marker={"color": color, "pattern": RANGE_PATTERN, "line": {"color": color, "width": 1.5}},
-            text=range_texts, textposition="outside", cliponaxis=False, textfont={"size": 12},
+            offsetgroup=offsetgroup, legendgroup=group, showlegend=False,
+            # The bar is faint, its label is not (a trace's opacity would fade the label too).
+            marker={"color": color, "opacity": 0.45, "pattern": patterned(RANGE_PATTERN, color),
+                    "line": {"color": color, "width": 1.5}},
+            text=range_texts, **_range_labels(orientation, len(categories)),
             customdata=customdata, hovertemplate=template, meta={"role": RANGE_TRACE, "field": view.name},
         ))
     add_hidden_marks(fig, [c for c, s in zip(categories, view.shown, strict=True) if s == Shown.SUPPRESSED],
                      threshold=threshold, what=name, orientation=orientation, offsetgroup=offsetgroup)
+
+
+def _range_labels(orientation: str, count: int) -> dict[str, Any]:
+    """Where a range bar's label goes. Across a horizontal bar (its middle, in dark text on the faint bar), so a
+    long "21.8% to 89.8%" stays inside a phone-wide chart; above a column, on its side when many columns stand side
+    by side and upright labels would run into each other."""
+    if orientation == "h":
+        return {**VALUE_LABELS, "textposition": "inside", "insidetextanchor": "middle",
+                "textfont": {"size": 12, "color": theme.TEXT_COLOR}}
+    return {**VALUE_LABELS, "textangle": -90 if count > 4 else 0}
 
 
 def add_value_line(
@@ -286,7 +324,7 @@ def add_hidden_marks(
         textfont={"size": 11, "color": theme.MUTED_COLOR}, cliponaxis=False,
         hovertemplate=f"<b>%{{{'x' if orientation == 'v' else 'y'}}}</b><br>{what}: {hidden_note(threshold)}"
                       "<extra></extra>",
-        meta={"role": SUPPRESSED_TRACE},
+        meta={"role": SUPPRESSED_TRACE, "series": what}, legendrank=LEGEND_RANKS[SUPPRESSED_TRACE],
     ))
 
 
@@ -303,12 +341,14 @@ def add_privacy_note(fig: go.Figure, threshold: int, *, left_out: bool = False, 
         return
     fig.update_layout(title={"subtitle": {
         "text": f'{privacy_sentence(threshold)}{key} <a href="{PRIVACY_PATH}" target="_self">Why?</a>'}})
-    for role, label, pattern in ((PARTIAL_TRACE, "Dotted: leaves out hidden numbers", PARTIAL_PATTERN),
-                                 (RANGE_TRACE, "Striped: the range the published numbers allow", RANGE_PATTERN)):
+    # Two short lines each, so a key fits the legend of a phone-wide chart.
+    for role, label, pattern in ((PARTIAL_TRACE, "Dotted: leaves out<br>hidden numbers", PARTIAL_PATTERN),
+                                 (RANGE_TRACE, "Striped: the range the<br>published numbers allow", RANGE_PATTERN)):
         if marked_traces(fig, role):
             fig.add_trace(go.Bar(x=[None], y=[None], name=label, legendgroup=f"key-{role}", hoverinfo="skip",
-                                 marker={"color": theme.NEUTRAL_COLOR, "pattern": {**pattern, "fgcolor": "#FFFFFF"}},
-                                 meta={"role": f"key-{role}"}))
+                                 marker={"color": theme.NEUTRAL_COLOR,
+                                         "pattern": patterned(pattern, theme.NEUTRAL_COLOR)},
+                                 meta={"role": f"key-{role}"}, legendrank=LEGEND_RANKS[f"key-{role}"]))
 
 
 def month_categories(months: pd.Series) -> list[str]:
@@ -328,6 +368,38 @@ def month_axis(fig: go.Figure, categories: Sequence[str], *, title: str = "Month
         title={"text": title},
         tickangle=0 if len(categories) <= 8 else -45,
     )
+
+
+def wrap_label(label: str, width: int = LABEL_WRAP) -> str:
+    """A long category label on two lines (plotly's '<br>') at the space nearest its middle, so a facility axis
+    stays narrow on a phone and the name is never cut."""
+    if len(label) <= width or " " not in label:
+        return label
+    middle = len(label) // 2
+    spaces = [i for i, ch in enumerate(label) if ch == " "]
+    cut = min(spaces, key=lambda i: abs(i - middle))
+    return f"{label[:cut]}<br>{label[cut + 1:]}"
+
+
+def facility_axis(fig: go.Figure, labels: Sequence[str], *, axis: str = "y") -> None:
+    """A category axis of facilities in the given order (top down on a y axis), long names on two lines."""
+    labels = list(labels)
+    spec = {"type": "category", "categoryorder": "array", "categoryarray": labels, "tickmode": "array",
+            "tickvals": labels, "ticktext": [wrap_label(label) for label in labels]}
+    if axis == "y":
+        fig.update_yaxes(**spec, autorange="reversed")
+    else:
+        fig.update_xaxes(**spec)
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    fig.update_layout(meta={**meta, "categories": "Facility"})  # what the rows are, for the data table
+
+
+def value_headroom(values: Sequence[float | None], share: float = 0.18) -> list[float] | None:
+    """An axis range from zero with room after the longest bar for its outside label (None without values)."""
+    finite = [float(v) for v in values if v is not None and np.isfinite(v)]
+    if not finite or max(finite) <= 0:
+        return None
+    return [0.0, max(finite) * (1 + share)]
 
 
 def facility_labels(data: pd.DataFrame) -> list[str]:
@@ -387,7 +459,8 @@ def add_stacked_bars(
             fig.add_trace(go.Bar(
                 x=categories, y=_where(mask, np.nan_to_num(values)), name=name, legendgroup=name,
                 showlegend=role == "value", meta={"role": role, "field": view.name},
-                marker={"color": color, **({"pattern": PARTIAL_PATTERN} if role == PARTIAL_TRACE else {})},
+                marker={"color": color,
+                        **({"pattern": patterned(PARTIAL_PATTERN, color)} if role == PARTIAL_TRACE else {})},
                 customdata=[[view.text(i), view.note(i, unit, threshold)] for i in range(len(categories))],
                 hovertemplate=f"<b>%{{x}}</b><br>{name}: %{{customdata[0]}}<br>%{{customdata[1]}}<extra></extra>",
             ))
@@ -410,6 +483,7 @@ def add_stacked_bars(
             x=positions, y=tops, mode="markers", name=f"{total_label} incomplete", legendgroup=SUPPRESSED_TRACE,
             marker={"symbol": "triangle-up-open", "size": 10, "color": theme.MUTED_COLOR, "line": {"width": 2}},
             customdata=notes, cliponaxis=False, meta={"role": SUPPRESSED_TRACE},
+            legendrank=LEGEND_RANKS[SUPPRESSED_TRACE],
             hovertemplate=(f"<b>%{{x}}</b><br>{total_label} is incomplete:<br>%{{customdata}}<br>"
                            f"{hidden_note(threshold)}<extra></extra>"),
         ))

@@ -24,6 +24,25 @@ ROLE_LABELS = {"admin": "Admin", "recruiter": "Recruiter", "viewer": "Viewer"}
 MonthLike = str | date | datetime | pd.Timestamp
 FacilityOptions = Mapping[int, str] | Sequence[tuple[int, str]] | Sequence[Mapping[str, Any]]
 
+# Dash's page template with the document's language (screen readers pick their voice from it).
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="en">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
+
 GRAPH_CONFIG: dict[str, Any] = {
     "displaylogo": False,
     "responsive": True,
@@ -64,7 +83,7 @@ def navbar(
             html.Nav(links, className="navbar-links", **{"aria-label": "Pages"}),
             html.Div(
                 [
-                    html.Span(user_email, className="navbar-user", id="app-user"),
+                    html.Span(user_email, className="navbar-user", id="app-user", title=user_email),
                     html.Span(ROLE_LABELS.get(role, role.title()), className=f"role-badge role-badge--{role}"),
                     _sign_out(csrf_token),
                 ],
@@ -237,35 +256,78 @@ def chart_card(
     subtitle: str | None = None,
     actions: Sequence[Component] = (),
     definition: str | None = None,
+    wide: bool = False,
 ) -> html.Section:
-    """A card holding a chart (or other content) behind a loading indicator.
+    """A card holding a chart (or other content) behind a loading indicator, under a visible `title` heading.
 
-    A figure becomes `dcc.Graph(id=chart_id)`; it carries its own title and privacy note (so a callback
-    updating `figure` keeps them), and `title` labels the card for assistive technology. Other content gets
-    `title` as a visible heading. `definition` is what the chart shows, behind an "About this chart" disclosure.
+    A figure becomes `dcc.Graph(id=chart_id)` with, around it, the slots its page callback fills from the figure
+    (components/describe.py): `<id>-subtitle` (the figure's privacy note, as HTML that wraps), `<id>-data` (a
+    "Data table" disclosure with every value) and `<id>-summary` (a description for screen readers, the card's
+    aria-describedby). Other content gets `subtitle` under the heading. `definition` is what the chart shows,
+    behind an "About this chart" disclosure. `wide` spans the whole row of the chart grid.
     """
     is_figure = isinstance(figure_or_children, go.Figure) or (
         isinstance(figure_or_children, Mapping) and "data" in figure_or_children
     )
+    heading: list[Any] = [html.H2(title, className="card-title", id=f"{chart_id}-title")]
+    after: list[Any] = []
+    extra: dict[str, str] = {}
     if is_figure:
         config = {**GRAPH_CONFIG, "toImageButtonOptions": {"format": "png", "filename": chart_id, "scale": 2}}
         content: Any = dcc.Graph(id=chart_id, figure=figure_or_children, config=config, className="chart-graph")
+        heading.append(html.P(subtitle, className="card-subtitle", id=f"{chart_id}-subtitle"))
+        after = [
+            html.Details([html.Summary("Data table", className="data-summary"),
+                          html.Div(id=f"{chart_id}-data", className="chart-data-body")],
+                         className="chart-data", id=f"{chart_id}-data-toggle"),
+            html.P(id=f"{chart_id}-summary", className="visually-hidden"),
+        ]
+        extra["aria-describedby"] = f"{chart_id}-summary"
     else:
         content = figure_or_children
-    heading: list[Any] = [] if is_figure else [html.H3(title, className="card-title")]
-    if subtitle:
-        heading.append(html.P(subtitle, className="card-subtitle"))
-    header = [html.Div(heading, className="card-heading")] if heading else []
+        if subtitle:
+            heading.append(html.P(subtitle, className="card-subtitle"))
+    header: list[Any] = [html.Div(heading, className="card-heading")]
     if definition or actions:
         about = [html.Details([html.Summary("About this chart", className="about-summary"),
                                html.P(definition, className="about-text")], className="about-chart",
                               id=f"{chart_id}-about")] if definition else []
         header.append(html.Div([*about, *actions], className="card-actions"))
-    children: list[Any] = [html.Div(header, className="card-header")] if header else []
+    children: list[Any] = [html.Div(header, className="card-header")]
     children.append(dcc.Loading(content, type="circle", delay_show=250, color=theme.OKABE_ITO["blue"]))
+    children.extend(after)
     return html.Section(
         children,
-        className="card chart-card",
+        className="card chart-card" + (" chart-card--wide" if wide else ""),
         id=f"{chart_id}-card",
-        **{"aria-label": title},
+        **{"aria-labelledby": f"{chart_id}-title", **extra},
     )
+
+
+def grid_widths(wide: Sequence[bool]) -> list[bool]:
+    """Which cards of a two-column chart grid span the whole row: the wide ones, and the last of the others when
+    they are an odd number (a lone card never leaves half a row empty)."""
+    spans = list(wide)
+    halves = [i for i, w in enumerate(spans) if not w]
+    if len(halves) % 2:
+        spans[halves[-1]] = True
+    return spans
+
+
+def grid_order(wide: Sequence[bool]) -> list[int]:
+    """The order to lay cards out in so half-width ones pair up: each wide card moves after the half-width card
+    that follows it when that one would otherwise sit alone beside it (document order stays visual order)."""
+    order: list[int] = []
+    pending: list[int] = []  # wide cards waiting for the half-width row they interrupt to fill
+    open_half = False
+    for i, w in enumerate(wide):
+        if w and open_half:
+            pending.append(i)
+            continue
+        order.append(i)
+        if not w:
+            open_half = not open_half
+            if not open_half:
+                order.extend(pending)
+                pending = []
+    return order + pending

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 
 from components import theme
 from components.figures import (
+    LEGEND_RANKS,
     SUPPRESSED_TRACE,
     Unit,
     add_privacy_note,
@@ -19,11 +20,13 @@ from components.figures import (
     add_value_bars,
     bar_chart_height,
     empty_figure,
+    facility_axis,
     facility_labels,
     field_view,
     month_axis,
     month_categories,
     new_figure,
+    value_headroom,
 )
 from components.formatting import D3_TICK, fmt_month, hidden_note
 from data.contract import Shown
@@ -59,7 +62,11 @@ def rates_by_channel(by_channel: pd.DataFrame, *, threshold: int,
                        label_values=True, hover_lines=lambda i: f"Messages sent: {sent.text(i)}")
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=labels, title={"text": ""})
-    fig.update_yaxes(tickformat=D3_TICK["percent"], title={"text": "Share of messages sent"}, rangemode="tozero")
+    # Room above the highest bar for its label, written on its side when the bars stand close together.
+    tops = [high for field in RATES for view in [field_view(data, OUTREACH.column(field))]
+            for high in np.where(np.isfinite(view.high), view.high, view.values) if np.isfinite(high)]
+    fig.update_yaxes(tickformat=D3_TICK["percent"], title={"text": "Share of messages sent"}, rangemode="tozero",
+                     range=value_headroom(tops, 0.9))
     add_privacy_note(fig, threshold)
     return fig
 
@@ -139,11 +146,11 @@ def response_heatmap(by_facility_channel: pd.DataFrame, *, threshold: int,
             x=[c for _, c in hidden], y=[f for f, _ in hidden], mode="markers", name=f"Hidden (fewer than {threshold})",
             marker={"symbol": "x-thin-open", "size": 14, "color": theme.MUTED_COLOR, "line": {"width": 2}},
             hovertemplate=f"<b>%{{y}}</b> · %{{x}}<br>{hidden_note(threshold)}<extra></extra>",
-            meta={"role": SUPPRESSED_TRACE},
+            meta={"role": SUPPRESSED_TRACE}, legendrank=LEGEND_RANKS[SUPPRESSED_TRACE],
         ))
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=columns, showgrid=False)
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=facilities, autorange="reversed",
-                     showgrid=False)
+    facility_axis(fig, facilities)
+    fig.update_yaxes(showgrid=False)
     fig.update_layout(plot_bgcolor=theme.EMPTY_CELL_COLOR)
     starred = bool(view.partial.any())
     add_privacy_note(fig, threshold, left_out=starred or bool(view.only(Shown.RANGE).any()),

@@ -3,6 +3,7 @@ to fill by month."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -18,6 +19,7 @@ from components.figures import (
     month_axis,
     month_categories,
     new_figure,
+    value_headroom,
 )
 from components.formatting import D3_TICK, fmt_month, fmt_percent
 from data.contract import Shown
@@ -51,7 +53,9 @@ def funnel(total: pd.DataFrame, *, threshold: int, title: str = "Hiring funnel")
                    threshold=threshold, orientation="h", hover_lines=conversion, label_values=True)
     fig.update_layout(showlegend=False)
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels, autorange="reversed")
-    fig.update_xaxes(tickformat=D3_TICK["int"], title={"text": "Applications"}, rangemode="tozero")
+    tops = [high for high in np.where(np.isfinite(view.high), view.high, view.values) if np.isfinite(high)]
+    fig.update_xaxes(tickformat=D3_TICK["int"], title={"text": "Applications"}, rangemode="tozero",
+                     range=value_headroom(tops, 0.22))
     add_privacy_note(fig, threshold)
     return fig
 

@@ -34,6 +34,7 @@ class ChartSpec:
     title: str
     grouping: int  # which of the page's groupings the chart draws
     build: Callable[..., go.Figure]  # (frame, *, threshold, title) -> figure
+    wide: bool = False  # one bar or row per facility: the chart takes the page's whole width
 
     def figure(self, frames: Frames, threshold: int) -> go.Figure:
         return self.build(frames[self.grouping], threshold=threshold, title=self.title)
@@ -99,7 +100,7 @@ PAGES: dict[str, PageSpec] = {
         PageSpec(
             "compliance", "/compliance", "Compliance", COMPLIANCE, (BY_MONTH, BY_FACILITY),
             (
-                ChartSpec("by-facility", "Compliance rate by facility", 1, compliance_rate_by_facility),
+                ChartSpec("by-facility", "Compliance rate by facility", 1, compliance_rate_by_facility, wide=True),
                 ChartSpec("violations-by-month", "Violations by month and severity", 0, violations_by_month),
                 ChartSpec("score", "Average compliance score", 0, avg_score_trend),
             ),
@@ -111,7 +112,7 @@ PAGES: dict[str, PageSpec] = {
             "revenue", "/revenue", "Revenue", REVENUE, (BY_MONTH, BY_FACILITY),
             (
                 ChartSpec("by-month", "Revenue by month", 0, revenue_by_month),
-                ChartSpec("by-facility", "Revenue by facility", 1, revenue_by_facility),
+                ChartSpec("by-facility", "Revenue by facility", 1, revenue_by_facility, wide=True),
                 ChartSpec("per-placement", "Revenue per placement by month", 0, revenue_per_placement),
             ),
             TableSpec(1, _values(REVENUE, "invoices", "placements", "revenue", "avg_invoice",
@@ -123,7 +124,7 @@ PAGES: dict[str, PageSpec] = {
             (
                 ChartSpec("rates", "Response and conversion by channel", 0, rates_by_channel),
                 ChartSpec("volume", "Messages sent by channel and month", 1, volume_by_channel_month),
-                ChartSpec("heatmap", "Response rate by channel and facility", 2, response_heatmap),
+                ChartSpec("heatmap", "Response rate by channel and facility", 2, response_heatmap, wide=True),
             ),
             TableSpec(2, _values(OUTREACH, "sent", "responded", "converted", "response_rate", "conversion_rate")),
             with_channel=True,

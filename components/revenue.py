@@ -9,23 +9,28 @@ import plotly.graph_objects as go
 
 from components import theme
 from components.figures import (
+    FieldView,
     Unit,
     add_privacy_note,
     add_value_bars,
     add_value_line,
     bar_chart_height,
     empty_figure,
+    facility_axis,
     facility_labels,
     field_view,
     month_axis,
     month_categories,
     new_figure,
     sort_key,
+    value_headroom,
+    value_labels,
 )
 from components.formatting import D3_TICK, fmt_compact_currency, fmt_month
 from data.contract import Shown
 from data.specs import REVENUE
 
+COMPACT_CURRENCY_TICK = "$~s"  # axis ticks as $2M, $500k: a phone-wide axis has room for them
 FACILITIES: Unit = ("facility", "facilities")
 MONTHS: Unit = ("month", "months")
 
@@ -43,6 +48,9 @@ def revenue_by_month(by_month: pd.DataFrame, *, threshold: int, title: str = "Re
                    threshold=threshold,
                    hover_lines=lambda i: (f"Change vs previous month: {growth.text(i)}"
                                           f"<br>Placements invoiced: {placements.text(i)}"))
+    for trace in fig.data:  # a range's label in compact money, so twelve of them fit side by side
+        if isinstance(trace.meta, dict) and trace.meta.get("role") == "range":
+            trace.text = [_compact_range(revenue, i) if t else "" for i, t in enumerate(trace.text)]
     shown = revenue.only(Shown.POINT)
     change = [growth.text(i) if growth.shown[i] == Shown.POINT else
               ("change hidden" if growth.shown[i] == Shown.SUPPRESSED else "") for i in range(len(labels))]
@@ -53,7 +61,7 @@ def revenue_by_month(by_month: pd.DataFrame, *, threshold: int, title: str = "Re
         meta={"role": "label"},
     ))
     month_axis(fig, month_categories(by_month["month"]))
-    fig.update_yaxes(tickformat=D3_TICK["currency"], title={"text": "Revenue (USD)"}, rangemode="tozero")
+    fig.update_yaxes(tickformat=COMPACT_CURRENCY_TICK, title={"text": "Revenue (USD)"}, rangemode="tozero")
     add_privacy_note(fig, threshold)
     return fig
 
@@ -84,12 +92,24 @@ def revenue_by_facility(by_facility: pd.DataFrame, *, threshold: int, title: str
             trace.text = [f"≥ {fmt_compact_currency(b)}" if b is not None else "" for b in _range_lows(trace)]
         else:
             continue
-        trace.textposition, trace.cliponaxis, trace.textfont = "outside", False, {"size": 12}
-    fig.update_layout(showlegend=False)
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels, autorange="reversed")
-    fig.update_xaxes(tickformat=D3_TICK["currency"], title={"text": "Revenue (USD)"}, rangemode="tozero")
+        trace.update(value_labels(inside_if_room=role == "value"))
+    fig.update_layout(showlegend=False, uniformtext={"minsize": 12, "mode": "show"})
+    facility_axis(fig, labels)
+    tops = [length + (base or 0.0) for t in fig.data
+            if isinstance(t.meta, dict) and t.meta.get("role") in ("value", "partial", "range")
+            for length, base in zip(t.x, t.base if t.base is not None else [None] * len(t.x), strict=True)
+            if length is not None]
+    fig.update_xaxes(tickformat=COMPACT_CURRENCY_TICK, title={"text": "Revenue (USD)"}, rangemode="tozero",
+                     range=value_headroom(tops, 0.2))
     add_privacy_note(fig, threshold)
     return fig
+
+
+def _compact_range(view: FieldView, i: int) -> str:
+    low, high = view.low[i], view.high[i]
+    if not np.isfinite(high):
+        return f"≥ {fmt_compact_currency(low)}"
+    return f"{fmt_compact_currency(low)} to {fmt_compact_currency(high)}"
 
 
 def _range_lows(trace: go.Bar) -> list[float | None]:

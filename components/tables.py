@@ -141,7 +141,9 @@ def _grid(rows: list[dict[str, Any]], defs: list[dict[str, Any]], *, table_id: s
         id=table_id,
         rowData=rows,
         columnDefs=defs,
-        defaultColDef={"sortable": True, "resizable": True, "filter": True},
+        # Long headers ("Placements invoiced") and values ("at least $2,498,600.78") wrap instead of being cut.
+        defaultColDef={"sortable": True, "resizable": True, "filter": True, "wrapHeaderText": True,
+                       "autoHeaderHeight": True, "wrapText": True, "autoHeight": True},
         columnSize="responsiveSizeToFit",
         dashGridOptions={
             "pagination": True,

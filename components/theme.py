@@ -149,6 +149,7 @@ def _build_template() -> go.layout.Template:
             "xanchor": "left",
             "font": {"size": 12},
             "title": {"text": ""},
+            "traceorder": "normal",  # stacks list their layers bottom first, like every other chart
         },
         bargap=0.25,
         bargroupgap=0.05,

@@ -10,6 +10,7 @@ import dash
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from components.layout import INDEX_STRING
 from dashboard.api import api
 from dashboard.errors import register_error_handlers
 from dashboard.exports import init_exports
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         assets_folder=str(ASSETS),
         serve_locally=True,
         title="Recruitment analytics",
+        index_string=INDEX_STRING,
         update_title=None,
         suppress_callback_exceptions=True,
     )

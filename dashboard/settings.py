@@ -61,6 +61,16 @@ def parse_proxy_hops(raw: str) -> int:
     return hops
 
 
+def parse_export_timeout(raw: str) -> int:
+    """EXPORT_TIMEOUT_SECONDS: 1..25, so that with a browser start (30 s at most) an export stays under gunicorn's
+    60 s worker timeout."""
+    seconds = parse_int("EXPORT_TIMEOUT_SECONDS", raw, minimum=1)
+    if seconds > 25:
+        raise SettingsError(f"EXPORT_TIMEOUT_SECONDS must be at most 25 (gunicorn stops a request after 60 s and a "
+                            f"browser start may take 30), got {seconds}")
+    return seconds
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None
@@ -84,6 +94,10 @@ class Settings:
     proxy_fix_hops: int = 0
     database_pool_size: int = 5
     database_max_overflow: int = 10
+    export_max_mb: int = 10
+    export_max_points: int = 20_000
+    export_concurrency_per_user: int = 2
+    export_timeout_seconds: int = 20
     demo: bool = False
 
     def with_overrides(self, **changes: Any) -> Settings:
@@ -164,5 +178,11 @@ def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = Fals
         proxy_fix_hops=parse_proxy_hops(get("PROXY_FIX_HOPS") or "0"),
         database_pool_size=parse_int("DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE") or "5", minimum=1),
         database_max_overflow=parse_int("DATABASE_MAX_OVERFLOW", get("DATABASE_MAX_OVERFLOW") or "10", minimum=0),
+        export_max_mb=parse_int("EXPORT_MAX_MB", get("EXPORT_MAX_MB") or "10", minimum=1),
+        export_max_points=parse_int("EXPORT_MAX_POINTS", get("EXPORT_MAX_POINTS") or "20000", minimum=100),
+        export_concurrency_per_user=parse_int(
+            "EXPORT_CONCURRENCY_PER_USER", get("EXPORT_CONCURRENCY_PER_USER") or "2", minimum=1
+        ),
+        export_timeout_seconds=parse_export_timeout(get("EXPORT_TIMEOUT_SECONDS") or "20"),
         demo=demo,
     )

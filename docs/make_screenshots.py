@@ -4,7 +4,8 @@
 
 Seeds a scratch database on the DATABASE_URL server with demo data (anchored at the current month), serves the
 real app on a local port with an in-process cache, signs in as a viewer (aggregates only, no PII in the
-pictures) and saves one full-page PNG per page. The scratch database is dropped at the end.
+pictures) and saves one full-page PNG per page, plus the overview on a phone (`--phone-width`, 360 px, as a
+phone's browser lays it out). The scratch database is dropped at the end.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ def browser(width: int) -> webdriver.Chrome:
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
+def phone(driver: webdriver.Chrome, width: int | None) -> None:
+    """Lay pages out as a phone `width` CSS pixels wide would (None: back to the window)."""
+    if width is None:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    else:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": True})
+
+
 def shoot(driver: webdriver.Chrome, base: str, path: str, marker: str, target: Path, width: int) -> None:
     wait = WebDriverWait(driver, 30)
     driver.get(f"{base}{path}")
@@ -79,6 +89,7 @@ def main() -> None:
     parser.add_argument("--applications", type=int, default=100_000)
     parser.add_argument("--facilities", type=int, default=12)
     parser.add_argument("--width", type=int, default=1440)
+    parser.add_argument("--phone-width", type=int, default=360)
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
@@ -114,6 +125,11 @@ def main() -> None:
                 target = OUT / f"{page}.png"
                 shoot(driver, base, path, marker, target, args.width)
                 print(f"wrote {target}")
+            phone(driver, args.phone_width)
+            target = OUT / "overview-phone.png"
+            shoot(driver, base, *PAGES["overview"], target, args.phone_width)
+            phone(driver, None)
+            print(f"wrote {target}")
         finally:
             driver.quit()
             http.shutdown()

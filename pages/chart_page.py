@@ -18,11 +18,12 @@ from plotly.io.json import to_json_plotly
 from auth.context import services
 from auth.errors import AuthError
 from auth.selection import Intent, Selection
+from components.describe import chart_text
 from components.export_menu import export_menu, report_button
 from components.export_render import RendererUnavailable
 from components.figures import empty_figure
 from components.formatting import NO_DATA_MESSAGE
-from components.layout import chart_card, empty_state, freshness_banner, notices_banner
+from components.layout import chart_card, empty_state, freshness_banner, grid_order, grid_widths, notices_banner
 from components.registry import PageSpec
 from components.tables import record_table, totals_table
 from data.filters import FilterError
@@ -41,6 +42,7 @@ from pages.frame import (
 
 # Record-level rows sent to the browser at most: 5,000 rows of PII made a 3.4 MB answer and took half a second.
 UI_VIOLATION_ROWS = 500
+CHART_SLOTS = ("subtitle", "data", "summary")  # what each chart card shows besides its figure (components/layout)
 
 
 def register_chart_page(module: str, page: PageSpec) -> None:
@@ -58,8 +60,11 @@ def register_chart_page(module: str, page: PageSpec) -> None:
 
     channel = Input(f"{page_id}-channel", "value" if page.with_channel else "data")
 
+    chart_ids = [page.component_id(c.chart_id) for c in page.charts]
+
     @callback(
-        *(Output(page.component_id(c.chart_id), "figure") for c in page.charts),
+        *(Output(cid, "figure") for cid in chart_ids),
+        *(Output(f"{cid}-{slot}", "children") for cid in chart_ids for slot in CHART_SLOTS),
         *([Output(f"{page_id}-table", "children")] if page.table else []),
         Output(f"{page_id}-status", "children"),
         Output(f"{page_id}-freshness", "children"),
@@ -77,7 +82,7 @@ def register_chart_page(module: str, page: PageSpec) -> None:
             selection = select(raw_filters(facility_ids, start, end, channel_value), page_id=page_id,
                                with_channel=page.with_channel, unmasked=unmasked)
         except (AuthError, FilterError) as exc:
-            blank = [empty_figure(c.title, str(exc), hint=None) for c in page.charts]
+            blank = on_screen([to_plotly_json(empty_figure(c.title, str(exc), hint=None)) for c in page.charts])
             return (*blank, *([None] if page.table else []), empty_state(str(exc), hint=None), no_update, no_update,
                     no_update)
         frames, figures = page_totals(page, selection)
@@ -89,7 +94,7 @@ def register_chart_page(module: str, page: PageSpec) -> None:
         status = None if has_data else empty_state(NO_DATA_MESSAGE)
         notices = notices_banner(selection.notices) if selection.notices else no_update
         stamp = data_as_of(page.dataset, unmasked=selection.unmasked)
-        return *figures, *table, status, freshness_banner(stamp), notices, iso(stamp)
+        return *on_screen(figures), *table, status, freshness_banner(stamp), notices, iso(stamp)
 
     if page.drilldown:
         register_drilldown(page)
@@ -99,12 +104,25 @@ def register_chart_page(module: str, page: PageSpec) -> None:
                        title=f"{page.title} · Recruitment analytics", layout=layout)
 
 
+def on_screen(figures: list[dict[str, Any]]) -> list[Any]:
+    """The callback's chart outputs: every figure without its title, then each chart's subtitle, data table and
+    description (components/describe.py), in the order of the Outputs."""
+    texts = [chart_text(f) for f in figures]
+    return [t.figure for t in texts] + [part for t in texts for part in (t.subtitle, t.table, t.summary)]
+
+
+def to_plotly_json(figure: go.Figure) -> dict[str, Any]:
+    return json.loads(to_json_plotly(figure))
+
+
 def body(page: PageSpec, selection: Selection) -> list[Any]:
-    """The report button, a card per chart (with its definition and export menu), the table and drill-down."""
+    """The report button, a card per chart (with its definition and export menu; charts listing facilities and a
+    lone last chart span the row), the table and drill-down."""
+    widths = grid_widths([c.wide for c in page.charts])
     cards = [
         chart_card(page.component_id(c.chart_id), c.title, go.Figure(), actions=export_menu(page.page_id, c.chart_id),
-                   definition=page.definition(c.chart_id))
-        for c in page.charts
+                   definition=page.definition(c.chart_id), wide=widths[i])
+        for i, c in ((i, page.charts[i]) for i in grid_order(widths))
     ]
     children: list[Any] = [report_button(page.page_id), html.Div(cards, className="chart-grid")]
     if page.table:
@@ -123,7 +141,7 @@ def page_totals(page: PageSpec, selection: Selection) -> tuple[list[Any], list[d
 
     def build() -> list[dict[str, Any]]:
         figures = page.figures(frames, analytics.policy.threshold).values()
-        return [json.loads(to_json_plotly(figure)) for figure in figures]
+        return [to_plotly_json(figure) for figure in figures]
 
     figures = analytics.remember(("figures", page.page_id), selection.filt, build, unmasked=selection.unmasked,
                                  datasets=(page.dataset,))

@@ -19,7 +19,9 @@ def repository_files() -> list[Path]:
     found = []
     for path in ROOT.rglob("*"):
         parts = path.relative_to(ROOT).parts
-        if any(part.startswith(".") or part.endswith(".egg-info") or part == "__pycache__" for part in parts):
+        # vendor/ holds third-party files copied unchanged (tests/browser/vendor: axe-core), not the project's docs.
+        if any(part.startswith(".") or part.endswith(".egg-info") or part in ("__pycache__", "vendor")
+               for part in parts):
             continue
         if path.is_file() and (path.suffix in TEXT_SUFFIXES or path.name in TEXT_NAMES):
             found.append(path)

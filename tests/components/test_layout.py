@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 import plotly.graph_objects as go
+import pytest
 from dash import dcc, html
 
 from components import layout
@@ -94,9 +95,36 @@ def test_chart_card_wraps_a_graph_in_a_loading_indicator():
     assert loading.children.id == "pipeline-funnel" and loading.children.figure is fig
     assert loading.children.config["displaylogo"] is False
     assert card.id == "pipeline-funnel-card"
-    assert getattr(card, "aria-label") == "Hiring funnel"
+    (title,) = [c for c in _walk(card) if isinstance(c, html.H2)]
+    assert title.children == "Hiring funnel" and getattr(card, "aria-labelledby") == title.id
+    # The slots the page callback fills from the figure: the subtitle that wraps, the data table, the description.
+    ids = {getattr(c, "id", None) for c in _walk(card)}
+    assert {"pipeline-funnel-subtitle", "pipeline-funnel-data", "pipeline-funnel-summary"} <= ids
+    assert getattr(card, "aria-describedby") == "pipeline-funnel-summary"
+    (toggle,) = [c for c in _walk(card) if isinstance(c, html.Details) and c.id == "pipeline-funnel-data-toggle"]
+    assert toggle.children[0].children == "Data table"
 
 
 def test_chart_card_with_other_children_gets_a_heading():
     card = layout.chart_card("admin-runs", "Refresh runs", html.Div("table"))
-    assert any(isinstance(c, html.H3) and c.children == "Refresh runs" for c in _walk(card))
+    assert any(isinstance(c, html.H2) and c.children == "Refresh runs" for c in _walk(card))
+
+
+@pytest.mark.parametrize(("wide", "spans", "order"), [
+    ((False, False, False), [False, False, True], [0, 1, 2]),  # a lone third chart takes the whole row
+    ((False, True, False), [False, True, False], [0, 2, 1]),  # halves pair up before the wide one
+    ((True, False, False), [True, False, False], [0, 1, 2]),
+    ((False, False), [False, False], [0, 1]),
+])
+def test_chart_grid_never_leaves_half_a_row_empty(wide, spans, order):
+    assert layout.grid_widths(wide) == spans
+    assert layout.grid_order(layout.grid_widths(wide)) == order
+    rows, half = 0, False
+    for i in order:  # every half-width card has a partner on its row
+        if spans[i]:
+            assert not half
+            rows += 1
+        else:
+            half = not half
+            rows += 0 if half else 1
+    assert not half

@@ -54,3 +54,12 @@ def test_record_table_writes_check_types_and_severities_in_words() -> None:
     (row,) = grid.rowData
     assert row["check_type__text"] == "CPR certification" and row["severity__text"] == "High"
     assert row["phone__text"] == "" and row["checked_at__text"] == "2026-03-02 10:00 UTC"
+
+
+def test_long_headers_and_values_wrap_instead_of_being_cut() -> None:
+    data = totals(PIPELINE, [pipeline_row(1, 0, hired=20, rejected=40, pending=40)], FACILITY)
+    grid = totals_table(data, COLUMNS, table_id="g", threshold=K).children[0]
+    wrapping = {"wrapHeaderText", "autoHeaderHeight", "wrapText", "autoHeight"}
+    assert all(grid.defaultColDef[key] is True for key in wrapping)
+    assert all(d.get("headerTooltip") or d.get("tooltipField") or d["field"] == COMPLETE
+               for d in grid.columnDefs)  # and every header and facility name has its tooltip
