@@ -39,6 +39,6 @@ USER app
 EXPOSE 8050
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8050'), timeout=4)" || exit 1
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health/ready' % os.environ.get('PORT', '8050'), timeout=4)" || exit 1
 
 CMD ["gunicorn", "--config", "dashboard/gunicorn_conf.py", "dashboard.wsgi:server"]

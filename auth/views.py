@@ -68,6 +68,11 @@ def rate_limited_page(_limit: object = None) -> Response:
     return Response(_page(LoginForm(), RATE_LIMITED_MESSAGE), status=429, mimetype="text/html")
 
 
+def unavailable_page(message: str) -> str:
+    """The sign-in form with `message` (the database is not answering: dashboard/health.py answers 503 with it)."""
+    return _page(LoginForm(), message)
+
+
 def logout() -> Response | str:
     """GET: a page with a sign-out button (a link or an image elsewhere must not sign anyone out). POST with the CSRF
     token: end every session of this user and go back to the sign-in page."""

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 import dash
-from flask import Flask, jsonify
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from components.layout import INDEX_STRING
@@ -15,8 +15,11 @@ from dashboard.api import api
 from dashboard.errors import register_error_handlers
 from dashboard.exports import init_exports
 from dashboard.extensions import init_services
+from dashboard.health import init_health
+from dashboard.request_checks import init_request_checks
 from dashboard.security import init_security
 from dashboard.settings import Settings, load_settings
+from data.engine import configure_pool
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 log = logging.getLogger(__name__)
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None) -> dash.Dash:
     """Build the dashboard; `settings=None` reads them from the environment."""
     settings = settings or load_settings()
+    configure_pool(settings.database_pool_size, settings.database_max_overflow)
     if settings.database_url is None:
         from data.embedded import start_embedded
 
@@ -52,13 +56,11 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     bound = init_services(server, settings)
     init_security(server, settings)
     register_error_handlers(server)
+    init_request_checks(app)  # ahead of the guard: no input reaches a view unchecked
     server.register_blueprint(api)
     init_exports(server, bound)
 
-    @server.get("/health")
-    def health():
-        return jsonify(status="ok")
-
+    init_health(server)
     _register_pages(app)
     # Everything built so far (Dash, plotly's validators, the page registry) lives as long as the process: move it
     # out of the collector's reach, so the full collections that bulk reads trigger do not walk it every time.

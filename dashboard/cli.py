@@ -25,6 +25,7 @@ from auth.tokens import (
 )
 from auth.users import ROLES, create_user, deactivate_user, list_users, require_user, set_facilities
 from dashboard.cli_dbt import dbt_command
+from dashboard.health import ServiceUnreachable, check_services
 from dashboard.ports import PortUnavailable, check_port
 from dashboard.settings import SettingsError, load_settings, parse_database_url
 from data.cache import data_versions, database_namespace
@@ -209,7 +210,7 @@ def users_create_command(email: str, role: str, facilities: tuple[int, ...], pas
     """
     if not password_stdin:
         raise click.UsageError("--password-stdin is required: pipe the password in on one line")
-    password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    password = sys.stdin.readline().rstrip("\r\n")
     with _refusals():
         user = create_user(get_engine(database_url()), email, password, role, facilities)
     click.echo(f"created {user.role} {user.email} (id {user.id})")
@@ -416,7 +417,8 @@ def run_command(host: str, port: int, debug: bool) -> None:
         raise ConfigError(str(exc)) from None
     try:
         check_port(host, port, command="run")
-    except PortUnavailable as exc:
+        check_services(settings.database_url, settings.redis_url)
+    except (PortUnavailable, ServiceUnreachable) as exc:
         raise click.ClickException(str(exc)) from None
     app = create_app(settings)
     app.run(host=host, port=port, debug=debug, dev_tools_ui=debug, dev_tools_props_check=debug)

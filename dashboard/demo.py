@@ -20,6 +20,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from auth.context import services_of
 from auth.demo import ensure_demo_users
+from dashboard.health import ServiceUnreachable, check_services
 from dashboard.ports import PortUnavailable, reserve_port
 from dashboard.settings import Settings, SettingsError, load_settings
 from data.embedded import (
@@ -94,6 +95,13 @@ def run_demo(host: str, port: int, *, applications: int) -> None:
     else:
         url = make_url(settings.database_url)
         _step(f"database: {url.database} on {url.host or 'the local socket'} (DATABASE_URL)")
+    try:
+        check_services(settings.database_url, settings.redis_url)
+    except ServiceUnreachable as exc:
+        listener.close()
+        if directory is not None:
+            release_embedded(directory)
+        raise click.ClickException(str(exc)) from None
     users = prepare_demo(settings, applications=applications, report=_step, seed_progress=_progress_bar)
     from dashboard.app import create_app
 

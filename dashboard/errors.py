@@ -15,8 +15,10 @@ _MESSAGES = {
     403: "not allowed",
     404: "not found",
     405: "method not allowed",
+    413: "the request body is too large",
     415: "unsupported media type",
     429: "too many requests; try again later",
+    500: "internal error; the request id names it in the server log",
 }
 _HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
 <link rel="stylesheet" href="/assets/style.css"></head>
@@ -27,8 +29,8 @@ _HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ 
 def register_error_handlers(server: Flask) -> None:
     server.register_error_handler(AuthError, _auth_error)
     server.register_error_handler(FilterError, lambda exc: error_response(str(exc), 400))
-    for code in _MESSAGES:
-        server.register_error_handler(code, _http_error)
+    server.register_error_handler(HTTPException, _http_error)  # every status, with its headers (Allow, ...)
+    server.register_error_handler(500, _internal_error)
 
 
 def error_response(message: str, status: int) -> tuple[Response, int]:
@@ -47,5 +49,19 @@ def _http_error(exc: HTTPException) -> Response | tuple[Response, int]:
     if exc.response is not None:  # e.g. the sign-in page's own 429
         return exc.response
     code = exc.code or 500
+    if code == 500:
+        return _internal_error(exc)
     custom = exc.description if exc.description != type(exc).description else None
-    return error_response(custom or _MESSAGES.get(code, exc.name), code)
+    response, status = error_response(custom or _MESSAGES.get(code, exc.name), code)
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value  # e.g. Allow on a 405, Retry-After
+    return response, status
+
+
+def _internal_error(_exc: Exception) -> tuple[Response, int]:
+    """The last resort: JSON naming the request id that the log line of the failure also names (never details)."""
+    from dashboard.request_checks import request_id
+
+    rid = request_id()
+    return jsonify(error=f"{_MESSAGES[500]} (request id {rid})", request_id=rid), 500

@@ -104,6 +104,17 @@ else:
 forwarder_headers = ""
 
 
+def on_starting(server) -> None:  # gunicorn hook: the master, before any worker starts
+    """Refuse to start, in one line naming it, when the database or Redis does not answer."""
+    from dashboard.health import ServiceUnreachable, check_services
+
+    try:
+        check_services(SETTINGS.database_url, SETTINGS.redis_url)
+    except ServiceUnreachable as exc:
+        server.log.error("%s", exc)
+        raise SystemExit(f"Error: {exc}") from None
+
+
 def worker_exit(server, worker) -> None:  # gunicorn hook: server is the Arbiter
     """Log this worker's dataset-cache hits and misses on its way out (bench/load.py reads them)."""
     from auth.context import services_of

@@ -26,7 +26,7 @@ from auth.users import User, get_user
 from components.admin import not_allowed
 from dashboard.settings import Settings
 
-OPEN_PATHS = frozenset({"/login", "/logout", "/health", "/favicon.ico", "/_favicon.ico"})
+OPEN_PATHS = frozenset({"/login", "/logout", "/health", "/health/ready", "/favicon.ico", "/_favicon.ico"})
 # Static files and Dash's component bundles: public library code, no data.
 OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/")
 # Machine endpoints answer an anonymous caller 401 JSON; anything else fetched with GET is a page.

@@ -92,6 +92,8 @@ class Settings:
     session_idle_minutes: int = 480
     session_max_hours: int = 12
     proxy_fix_hops: int = 0
+    database_pool_size: int = 5
+    database_max_overflow: int = 10
     export_max_mb: int = 10
     export_max_points: int = 20_000
     export_concurrency_per_user: int = 2
@@ -174,6 +176,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, demo: bool = Fals
         session_idle_minutes=parse_int("SESSION_IDLE_MINUTES", get("SESSION_IDLE_MINUTES") or "480", minimum=1),
         session_max_hours=parse_int("SESSION_MAX_HOURS", get("SESSION_MAX_HOURS") or "12", minimum=1),
         proxy_fix_hops=parse_proxy_hops(get("PROXY_FIX_HOPS") or "0"),
+        database_pool_size=parse_int("DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE") or "5", minimum=1),
+        database_max_overflow=parse_int("DATABASE_MAX_OVERFLOW", get("DATABASE_MAX_OVERFLOW") or "10", minimum=0),
         export_max_mb=parse_int("EXPORT_MAX_MB", get("EXPORT_MAX_MB") or "10", minimum=1),
         export_max_points=parse_int("EXPORT_MAX_POINTS", get("EXPORT_MAX_POINTS") or "20000", minimum=100),
         export_concurrency_per_user=parse_int(

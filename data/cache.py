@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -27,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.engine import make_url
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 VERSION_KEY = "recruit:data-version"
 # How long a change record is kept: a process whose cached frame is older rebuilds the view instead of patching it.
 CHANGE_TTL_SECONDS = 3600
@@ -89,6 +91,13 @@ class RedisVersions:
         self._client.set(f"{self._prefix}:{view}:changed:{version}", record, ex=CHANGE_TTL_SECONDS)
         return version
 
+    def raise_to(self, view: str, version: int) -> None:
+        """Make the view's version at least `version` (it only ever grows; racing processes may overshoot)."""
+        key = f"{self._prefix}:{view}"
+        current = int(self._client.get(key) or 0)
+        if current < version:
+            self._client.incrby(key, version - current)
+
     def changed(self, view: str, after: int, upto: int) -> set[int] | None:
         """Facilities changed by versions after..upto; None when any of them is unknown or changed everything."""
         if upto <= after:
@@ -142,8 +151,211 @@ def _union(records: Sequence[Any]) -> set[int] | None:
     return out
 
 
-def data_versions(redis_url: str | None, namespace: str) -> DataVersions:
-    return RedisVersions(redis_url, namespace) if redis_url else LocalVersions()
+def data_versions(redis_url: str | None, namespace: str, health: RedisHealth | None = None) -> DataVersions:
+    """Redis-shared versions (falling back to this process's own while Redis is away), or local ones without Redis."""
+    if not redis_url:
+        return LocalVersions()
+    return FallbackVersions(RedisVersions(redis_url, namespace), health or RedisHealth(redis_url))
+
+
+# --- a Redis outage: each process falls back to its own memory, and comes back by itself ---------------------------
+
+REDIS_RETRY_SECONDS = 5.0  # while Redis is away, try it again at most this often (a down Redis costs no waiting)
+
+
+def _redis_errors() -> tuple[type[BaseException], ...]:
+    import redis
+
+    return (redis.exceptions.RedisError, OSError)
+
+
+class RedisHealth:
+    """Whether Redis answered lately, shared by the cache backend and the data versions of one process.
+
+    The first failure logs one warning and switches to the in-process fallbacks; Redis is tried again every
+    `retry_seconds`; the first success after that logs its return and runs the `on_recover` callbacks.
+    """
+
+    def __init__(self, redis_url: str, *, retry_seconds: float = REDIS_RETRY_SECONDS) -> None:
+        self.where = _redis_location(redis_url)
+        self.retry_seconds = retry_seconds
+        self.down_since: float | None = None
+        self._next_try = 0.0
+        self._lock = threading.Lock()
+        self._on_recover: list[Callable[[], None]] = []
+        self.errors = _redis_errors()
+
+    @property
+    def up(self) -> bool:
+        return self.down_since is None
+
+    def on_recover(self, callback: Callable[[], None]) -> None:
+        self._on_recover.append(callback)
+
+    def should_try(self) -> bool:
+        return self.down_since is None or time.monotonic() >= self._next_try
+
+    def failed(self, exc: BaseException) -> None:
+        with self._lock:
+            self._next_try = time.monotonic() + self.retry_seconds
+            if self.down_since is not None:
+                return
+            self.down_since = time.monotonic()
+        log.warning("Redis at %s is not answering (%s): this process uses its own in-memory cache and data "
+                    "versions until it answers again (tried every %.0f s)", self.where, type(exc).__name__,
+                    self.retry_seconds)
+
+    def succeeded(self) -> None:
+        if self.down_since is None:
+            return
+        with self._lock:
+            if self.down_since is None:
+                return
+            away = time.monotonic() - self.down_since
+            self.down_since = None
+        log.warning("Redis at %s answers again after %.0f s: back to the shared cache and data versions",
+                    self.where, away)
+        for callback in self._on_recover:
+            try:
+                callback()
+            except self.errors as exc:
+                self.failed(exc)
+
+
+def _redis_location(redis_url: str) -> str:
+    """host:port/db of a Redis URL, never its password."""
+    url = make_url(redis_url.replace("redis://", "postgresql://", 1).replace("rediss://", "postgresql://", 1))
+    return f"{url.host or 'localhost'}:{url.port or 6379}/{url.database or 0}"
+
+
+class FallbackBackend:
+    """The shared cache backend (Redis), and this process's own cache while Redis does not answer.
+
+    Keys carry data versions, so an entry cached locally during an outage is as right as a shared one; when Redis
+    answers again reads and writes go there.
+    """
+
+    def __init__(self, shared: CacheBackend, local: CacheBackend, health: RedisHealth) -> None:
+        self.shared, self.local, self.health = shared, local, health
+
+    def get(self, key: str) -> Any:
+        if self.health.should_try():
+            try:
+                value = self.shared.get(key)
+            except self.health.errors as exc:
+                self.health.failed(exc)
+            else:
+                self.health.succeeded()
+                return value
+        return self.local.get(key)
+
+    def set(self, key: str, value: Any, timeout: int | None = None) -> bool:
+        if self.health.should_try():
+            try:
+                done = bool(self.shared.set(key, value, timeout=timeout))
+            except self.health.errors as exc:
+                self.health.failed(exc)
+            else:
+                self.health.succeeded()
+                return done
+        return bool(self.local.set(key, value, timeout=timeout))
+
+
+class FallbackVersions:
+    """Redis-shared data versions that never go backwards in this process, with a Redis outage survived.
+
+    The process remembers the highest version it has seen or made of each view (its floor). While Redis is away a
+    change bumps the floor here (other processes see it after their cache TTL). Whenever Redis holds less than the
+    floor (it came back empty, or lost keys), or when it answers again after an outage, each view known here is
+    raised above its floor there and bumped once more with "everything changed", so no process trusts a cached entry
+    made before or during the outage.
+    """
+
+    def __init__(self, shared: RedisVersions, health: RedisHealth) -> None:
+        self.shared, self.health = shared, health
+        self._floor: dict[str, int] = {}
+        self._changes: dict[tuple[str, int], str] = {}
+        self._releases: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+        health.on_recover(self.resync)
+
+    def current(self, views: Sequence[str]) -> list[int]:
+        if self.health.should_try():
+            try:
+                values = self.shared.current(views)
+                if any(v < self._floor.get(view, 0) for view, v in zip(views, values, strict=True)):
+                    self.resync()
+                    values = self.shared.current(views)
+            except self.health.errors as exc:
+                self.health.failed(exc)
+            else:
+                self.health.succeeded()
+                return [self._raise_floor(view, v) for view, v in zip(views, values, strict=True)]
+        return [self._floor.get(view, 0) for view in views]
+
+    def bump(self, view: str, facility_ids: Iterable[int] | None) -> int:
+        if self.health.should_try():
+            try:
+                version = self.shared.bump(view, facility_ids)
+            except self.health.errors as exc:
+                self.health.failed(exc)
+            else:
+                self.health.succeeded()
+                if version <= self._floor.get(view, 0):  # Redis lost its count: lift it above what was served
+                    self.resync()
+                    return self.current([view])[0]
+                return self._raise_floor(view, version)
+        with self._lock:
+            version = self._floor.get(view, 0) + 1
+            self._floor[view] = version
+            self._changes[(view, version)] = "null" if facility_ids is None else json.dumps(sorted(set(facility_ids)))
+            return version
+
+    def changed(self, view: str, after: int, upto: int) -> set[int] | None:
+        if upto <= after:
+            return set()
+        local = [self._changes.get((view, v)) for v in range(after + 1, upto + 1)]
+        if all(record is not None for record in local):
+            return _union(local)
+        if self.health.should_try():
+            try:
+                return self.shared.changed(view, after, upto)
+            except self.health.errors as exc:
+                self.health.failed(exc)
+        return None  # unknown: the caller rebuilds the whole view
+
+    def released(self, view: str, slot: int) -> int:
+        if self.health.should_try():
+            try:
+                self.current([view])  # lifts Redis first when it lost its count
+                value = self.shared.released(view, slot)
+            except self.health.errors as exc:
+                self.health.failed(exc)
+            else:
+                self.health.succeeded()
+                return self._raise_release(view, value)
+        with self._lock:
+            value = self._releases.setdefault((view, slot), self._floor.get(view, 0))
+        return self._raise_release(view, value)
+
+    def _raise_release(self, view: str, value: int) -> int:
+        """Masked releases never go backwards either."""
+        with self._lock:
+            last = max(self._releases.get((view, -1), 0), value)
+            self._releases[(view, -1)] = last
+            return last
+
+    def resync(self) -> None:
+        """Lift every view known here above its floor in Redis, then mark it changed everywhere."""
+        for view, floor in list(self._floor.items()):
+            self.shared.raise_to(view, floor)
+            self._raise_floor(view, self.shared.bump(view, None))
+
+    def _raise_floor(self, view: str, version: int) -> int:
+        with self._lock:
+            floor = max(self._floor.get(view, 0), version)
+            self._floor[view] = floor
+            return floor
 
 
 class DatasetCache:

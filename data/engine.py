@@ -12,6 +12,14 @@ from sqlalchemy import Engine, create_engine
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
+# Connections per engine: POOL_SIZE kept open, up to MAX_OVERFLOW more under load (DATABASE_POOL_SIZE,
+# DATABASE_MAX_OVERFLOW; the test suite uses fewer, see tests/conftest.py).
+_pool = {"pool_size": 5, "max_overflow": 10}
+
+
+def configure_pool(pool_size: int, max_overflow: int) -> None:
+    """Size the pools of engines made from now on (the app factory calls it with the settings)."""
+    _pool.update(pool_size=pool_size, max_overflow=max_overflow)
 
 
 def get_engine(url: str) -> Engine:
@@ -24,14 +32,22 @@ def get_engine(url: str) -> Engine:
         if engine is None:
             engine = create_engine(
                 url,
-                pool_size=5,
-                max_overflow=10,
+                pool_size=_pool["pool_size"],
+                max_overflow=_pool["max_overflow"],
                 pool_pre_ping=True,
                 pool_recycle=1800,
                 connect_args={"application_name": "recruit-dashboard"},
             )
             _engines[url] = engine
         return engine
+
+
+def dispose_engine(url: str) -> None:
+    """Close the pooled connections of one database and forget its engine (before dropping it, say)."""
+    with _lock:
+        engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
 
 
 def dispose_all() -> None:

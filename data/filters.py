@@ -64,6 +64,8 @@ def parse_month(value: str, name: str = "month") -> date:
     year, month = int(match.group(1)), int(match.group(2))
     if not 1 <= month <= 12:
         raise FilterError(f"{name} must be a month written YYYY-MM, got {value!r}")
+    if not MIN_MONTH.year <= year <= MAX_MONTH.year:  # before date(): year 0 (or 10000) cannot be built at all
+        raise FilterError(f"{name} must lie between {MIN_MONTH:%Y-%m} and {MAX_MONTH:%Y-%m}, got {value!r}")
     parsed = date(year, month, 1)
     if not MIN_MONTH <= parsed <= MAX_MONTH:
         raise FilterError(f"{name} must lie between {MIN_MONTH:%Y-%m} and {MAX_MONTH:%Y-%m}, got {value!r}")

@@ -121,6 +121,7 @@ def test_signed_in_user_visiting_login_goes_to_next(client, auth, make_user) -> 
     assert client.get("/login?next=/outreach").headers["Location"] == "/outreach"
 
 
+@pytest.mark.redis
 def test_sixth_rapid_failed_attempt_is_rate_limited(app, client, auth, make_user, redis_url: str) -> None:
     assert services_of(app.server).settings.redis_url == redis_url, "the session app must use Redis"
     user, password = make_user("viewer")

@@ -14,7 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from auth.context import services_of
 
-pytestmark = [pytest.mark.browser, pytest.mark.redis]
+pytestmark = [pytest.mark.browser]
 RANGE = "start=2025-07&end=2026-06"
 WAIT = 30
 

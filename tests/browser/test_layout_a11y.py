@@ -21,7 +21,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from .a11y import axe_violations, layout_problems, set_width, settle
 
-pytestmark = [pytest.mark.browser, pytest.mark.redis]
+pytestmark = [pytest.mark.browser]
 
 RANGE = "start=2025-07&end=2026-06"
 WIDTHS = (360, 1280, 1920)

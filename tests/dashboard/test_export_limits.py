@@ -147,6 +147,7 @@ def test_a_third_concurrent_export_of_one_user_is_a_429_with_retry_after(app, si
     assert client.get(f"/export/chart/pipeline/by-month.png?{RANGE}").status_code == 200
 
 
+@pytest.mark.redis
 def test_slots_are_shared_between_processes_through_redis_and_expire(redis_url):
     namespace = f"test-{uuid.uuid4().hex[:8]}"
     first, second = (ExportSlots(2, redis_url, namespace) for _ in range(2))  # two workers, one Redis

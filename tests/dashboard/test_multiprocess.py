@@ -35,6 +35,7 @@ from data.refresh import refresh_views
 from data.seed import SeedConfig, seed
 from tests.conftest import SEED_NOW
 
+pytestmark = pytest.mark.redis  # two processes share one Redis
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "two processes one truth"
 START_TIMEOUT = 30.0

@@ -88,6 +88,7 @@ def test_live_refresh_on_starts_the_listener_with_the_settings(engine):
     assert fetch_dataset(engine, "pipeline")["applications"].tolist() == [1]
 
 
+@pytest.mark.redis
 def test_two_scheduler_processes_apply_each_change_once_and_bump_once_per_batch(make_database, redis_url):
     """Two `dashboard scheduler` processes on one database and Redis: every captured change is applied by exactly one
     of them, and each batch bumps the shared pipeline data version once."""

@@ -20,6 +20,7 @@ def test_keys_carry_the_schema_version_and_hits_and_misses_are_counted():
     assert (stats["hits"], stats["misses"]) == (1, 3)
 
 
+@pytest.mark.redis
 def test_databases_never_share_keys_or_generations(redis_url):
     first = database_namespace("postgresql+psycopg://postgres@127.0.0.1:5432/db_one")
     second = database_namespace("postgresql+psycopg://postgres@127.0.0.1:5432/db_two")
@@ -41,14 +42,18 @@ def test_socket_urls_have_a_namespace(url):
     assert len(database_namespace(url)) == 12
 
 
-@pytest.mark.parametrize("kind", ["local", "redis"])
-def test_versions_record_which_facilities_changed_and_fix_each_release_slot(kind, request):
-    if kind == "redis":
-        import uuid
+def test_local_versions_record_which_facilities_changed_and_fix_each_release_slot():
+    check_versions(LocalVersions())
 
-        versions = RedisVersions(request.getfixturevalue("redis_url"), uuid.uuid4().hex[:12])
-    else:
-        versions = LocalVersions()
+
+@pytest.mark.redis
+def test_redis_versions_record_which_facilities_changed_and_fix_each_release_slot(redis_url):
+    import uuid
+
+    check_versions(RedisVersions(redis_url, uuid.uuid4().hex[:12]))
+
+
+def check_versions(versions) -> None:
     assert versions.current(["pipeline", "revenue"]) == [0, 0]
     assert versions.bump("pipeline", [3, 1]) == 1
     assert versions.bump("pipeline", [2]) == 2

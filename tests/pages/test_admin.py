@@ -20,7 +20,6 @@ from ..conftest import OwnDatabase
 from .conftest import DashCaller, filters
 from .test_callbacks import all_ids, filt_for, find, text_of
 
-pytestmark = pytest.mark.redis
 PASSWORD = OwnDatabase.password
 POLL = {"admin-interval.n_intervals": 1}
 

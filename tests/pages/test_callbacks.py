@@ -31,8 +31,6 @@ from data.specs import DATASETS
 
 from .conftest import END, START, DashCaller, filters
 
-pytestmark = pytest.mark.redis
-
 
 @pytest.fixture
 def service(app: Any) -> AnalyticsService:
