@@ -64,6 +64,7 @@ from auth.users import create_user
 from dashboard.settings import parse_database_url
 from data.engine import dispose_all, get_engine, psycopg_connection
 from data.filters import CHANNELS, add_months, last_complete_month
+from data.migrations import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "load test horse battery"
@@ -369,6 +370,7 @@ def _collect_props(node: Any, out: dict[str, dict[str, Any]]) -> None:
 def make_accounts(database_url: str, users: int, rng: random.Random) -> tuple[list[Account], list[int]]:
     """A small pool of real accounts (most users share one, as colleagues' sessions would): 60 % recruiters."""
     engine = get_engine(database_url)
+    migrate(engine)  # a database seeded by an older release gets the newer migrations first (idempotent)
     with psycopg_connection(engine) as conn:
         facilities = [row[0] for row in conn.execute("select id from recruiting.facilities order by id")]
     run = uuid.uuid4().hex[:6]
