@@ -290,8 +290,13 @@ class RowState:
         """The column as floats (NaN where missing); shared: callers never change it."""
         values = self._values.get(name)
         if values is None:
-            values = self._values[name] = pd.to_numeric(self.frame[name], errors="coerce").astype(
-                "Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+            column = self.frame[name]
+            if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+                values = column.to_numpy(dtype=np.float64, na_value=np.nan)  # counts (Int64) and rates: directly
+            else:  # money (Decimal objects)
+                values = pd.to_numeric(column, errors="coerce").astype("Float64").to_numpy(
+                    dtype=np.float64, na_value=np.nan)
+            self._values[name] = values
         return values
 
     def previous(self) -> np.ndarray:
@@ -490,7 +495,7 @@ class _Aggregator:
         if self.spec.column(name).kind is Kind.COUNT:
             # Counts are integers well below 2**53, so float sums are exact.
             sums = self._float_sums(self._values(name), rows)
-            return pd.Series(pd.array(np.rint(sums).astype(np.int64), dtype="Int64")).mask(~has)
+            return pd.Series(pd.arrays.IntegerArray(np.rint(sums).astype(np.int64), ~has))
         totals: list[Any] = [Decimal(0)] * self.n_groups
         for code, value in zip(self.codes[rows].tolist(), self.frame[name].to_numpy()[rows].tolist(), strict=True):
             totals[code] += value
