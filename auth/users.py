@@ -154,17 +154,22 @@ def set_password(
 
 
 def authenticate(engine: Engine, email: str, password: str) -> User | None:
-    """The active user with these credentials, or None; an unknown email costs as much as a wrong password."""
+    """The active user with these credentials, or None; an unknown email costs as much as a wrong password.
+
+    No pooled connection is held while the password is verified (tens of ms, maybe waiting for a hashing slot)."""
     with psycopg_connection(engine) as conn:
         row = conn.execute(
             "select id, password_hash, active from app.users where lower(email) = lower(%s)",
             ((email or "").strip(),),
         ).fetchone()
-        stored = row[1] if row else None
-        if not verify_password(stored, password) or not row[2]:
-            return None
-        if needs_rehash(stored):
-            conn.execute("update app.users set password_hash = %s where id = %s", (hash_password(password), row[0]))
+    stored = row[1] if row else None
+    if not verify_password(stored, password) or not row[2]:
+        return None
+    fresh = hash_password(password) if needs_rehash(stored) else None
+    with psycopg_connection(engine) as conn:
+        if fresh is not None:
+            conn.execute("update app.users set password_hash = %s where id = %s and password_hash = %s",
+                         (fresh, row[0], stored))
         conn.execute("update app.users set last_login_at = now() where id = %s", (row[0],))
     return get_user(engine, row[0])
 

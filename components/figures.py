@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -116,9 +117,9 @@ class FieldView:
     def name(self) -> str:
         return self.column.name
 
-    @property
+    @cached_property
     def partial(self) -> np.ndarray:
-        """Shown as a point, but built without some hidden numbers."""
+        """Shown as a point, but built without some hidden numbers (worked out once: callers index it per row)."""
         return (self.shown == Shown.POINT) & (self.low != self.high) & ~np.isnan(self.low)
 
     def only(self, *kinds: Shown) -> np.ndarray:
@@ -224,7 +225,7 @@ def add_value_bars(
         if label_values:
             labels = {"text": [t if m else "" for t, m in zip(texts, mask, strict=True)],
                       **value_labels(inside_if_room=role == "value")}
-        fig.add_trace(go.Bar(
+        fig.add_trace(go.Bar(_validate=False,
             **{value_axis: _where(mask, view.values), category_axis: categories}, orientation=orientation,
             name=name, offsetgroup=offsetgroup, legendgroup=group, showlegend=role == "value", marker=marker,
             customdata=customdata, hovertemplate=template, meta={"role": role, "field": view.name}, **labels,
@@ -236,7 +237,7 @@ def add_value_bars(
         length = np.where(bounded, view.high - view.low, view.low)
         range_texts = [t if r else "" for t, r in zip(texts, ranges, strict=True)]
         bar = {value_axis: _where(ranges, length), category_axis: categories}
-        fig.add_trace(go.Bar(
+        fig.add_trace(go.Bar(_validate=False,
             **bar, base=_where(ranges, base), orientation=orientation, name=f"{name} (range)",
             offsetgroup=offsetgroup, legendgroup=group, showlegend=False,
             # The bar is faint, its label is not (a trace's opacity would fade the label too).
@@ -281,7 +282,7 @@ def add_value_line(
     template = f"<b>%{{x}}</b><br>{name}: %{{customdata[0]}}%{{customdata[1]}}<extra></extra>"
     point = view.only(Shown.POINT)
     symbols = ["circle-open" if p else "circle" for p in view.partial]
-    fig.add_trace(go.Scatter(
+    fig.add_trace(go.Scatter(_validate=False,
         x=categories, y=_where(point, view.values), mode="lines+markers", name=name, connectgaps=False,
         line={"color": color, "width": 2}, marker={"size": 8, "symbol": symbols, "line": {"width": 2, "color": color}},
         customdata=customdata, hovertemplate=template, meta={"role": "value", "field": view.name},
@@ -290,7 +291,7 @@ def add_value_line(
     if ranges.any():
         mid_low = np.where(ranges, view.low, np.nan)
         top = np.where(np.isfinite(view.high), view.high, view.low)
-        fig.add_trace(go.Scatter(
+        fig.add_trace(go.Scatter(_validate=False,
             x=categories, y=plain(mid_low), mode="markers", name=f"{name} (range)",
             marker={"symbol": "line-ew-open", "size": 14, "color": color, "line": {"width": 2}},
             error_y={"type": "data", "symmetric": False, "array": plain(np.where(ranges, top - view.low, np.nan)),
@@ -316,7 +317,7 @@ def add_hidden_marks(
     zeros = [0.0] * len(positions)
     x, y = (list(positions), zeros) if orientation == "v" else (zeros, list(positions))
     shown_before = any(isinstance(t.meta, dict) and t.meta.get("role") == SUPPRESSED_TRACE for t in fig.data)
-    fig.add_trace(go.Scatter(
+    fig.add_trace(go.Scatter(_validate=False,
         x=x, y=y, mode="markers+text", name=f"Hidden (fewer than {threshold})", legendgroup=SUPPRESSED_TRACE,
         showlegend=not shown_before, offsetgroup=offsetgroup,
         marker={"symbol": "x-thin-open", "size": 11, "color": theme.MUTED_COLOR, "line": {"width": 2}},
@@ -345,7 +346,8 @@ def add_privacy_note(fig: go.Figure, threshold: int, *, left_out: bool = False, 
     for role, label, pattern in ((PARTIAL_TRACE, "Dotted: leaves out<br>hidden numbers", PARTIAL_PATTERN),
                                  (RANGE_TRACE, "Striped: the range the<br>published numbers allow", RANGE_PATTERN)):
         if marked_traces(fig, role):
-            fig.add_trace(go.Bar(x=[None], y=[None], name=label, legendgroup=f"key-{role}", hoverinfo="skip",
+            fig.add_trace(go.Bar(_validate=False, x=[None], y=[None], name=label, legendgroup=f"key-{role}",
+                                 hoverinfo="skip",
                                  marker={"color": theme.NEUTRAL_COLOR,
                                          "pattern": patterned(pattern, theme.NEUTRAL_COLOR)},
                                  meta={"role": f"key-{role}"}, legendrank=LEGEND_RANKS[f"key-{role}"]))
@@ -456,7 +458,7 @@ def add_stacked_bars(
         for mask, role in ((point_or_range & ~dotted, "value"), (point_or_range & dotted, PARTIAL_TRACE)):
             if role == PARTIAL_TRACE and not mask.any():
                 continue
-            fig.add_trace(go.Bar(
+            fig.add_trace(go.Bar(_validate=False,
                 x=categories, y=_where(mask, np.nan_to_num(values)), name=name, legendgroup=name,
                 showlegend=role == "value", meta={"role": role, "field": view.name},
                 marker={"color": color,
@@ -479,7 +481,7 @@ def add_stacked_bars(
             tops.append(float(heights[i]) + pad)
             notes.append("<br>".join(missing))
     if positions:
-        fig.add_trace(go.Scatter(
+        fig.add_trace(go.Scatter(_validate=False,
             x=positions, y=tops, mode="markers", name=f"{total_label} incomplete", legendgroup=SUPPRESSED_TRACE,
             marker={"symbol": "triangle-up-open", "size": 10, "color": theme.MUTED_COLOR, "line": {"width": 2}},
             customdata=notes, cliponaxis=False, meta={"role": SUPPRESSED_TRACE},

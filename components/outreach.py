@@ -133,7 +133,7 @@ def response_heatmap(by_facility_channel: pd.DataFrame, *, threshold: int,
         hover.append(hover_row)
     values = view.values[view.only(Shown.POINT)]
     fig = new_figure(title, height=bar_chart_height(len(facilities)))
-    fig.add_trace(go.Heatmap(
+    fig.add_trace(go.Heatmap(_validate=False,
         z=z, x=columns, y=facilities, zmin=0, zmax=float(values.max()) if values.size and values.max() > 0 else 1.0,
         colorscale=theme.SEQUENTIAL_SCALE, colorbar={"tickformat": D3_TICK["percent"], "thickness": 12},
         text=text, texttemplate="%{text}", customdata=hover, xgap=2, ygap=2, name="Response rate",
@@ -142,7 +142,7 @@ def response_heatmap(by_facility_channel: pd.DataFrame, *, threshold: int,
     hidden = [(facility[i], theme.channel_label(c)) for i, c in enumerate(data["channel"])
               if view.shown[i] == Shown.SUPPRESSED]
     if hidden:
-        fig.add_trace(go.Scatter(
+        fig.add_trace(go.Scatter(_validate=False,
             x=[c for _, c in hidden], y=[f for f, _ in hidden], mode="markers", name=f"Hidden (fewer than {threshold})",
             marker={"symbol": "x-thin-open", "size": 14, "color": theme.MUTED_COLOR, "line": {"width": 2}},
             hovertemplate=f"<b>%{{y}}</b> · %{{x}}<br>{hidden_note(threshold)}<extra></extra>",

@@ -148,10 +148,8 @@ def sparkline(trend: pd.DataFrame, tile: Tile) -> go.Figure:
     """A tiny axis-free line of one monthly series: complete months joined, partial months hollow, others gaps."""
     view = field_view(trend, DATASETS[tile.dataset].column(tile.column))
     point = view.only(Shown.POINT)
-    fig = new_figure("", height=48)
-    fig.update_layout(title=None, margin={"l": 2, "r": 2, "t": 2, "b": 2}, showlegend=False, hovermode=False,
-                      xaxis={"visible": False}, yaxis={"visible": False, "rangemode": "tozero"})
-    fig.add_trace(go.Scatter(
+    fig = _spark_figure()
+    fig.add_trace(go.Scatter(_validate=False,
         x=list(range(len(view.values))), y=plain(np.where(point, view.values, np.nan)), mode="lines+markers",
         connectgaps=False, line={"color": theme.OKABE_ITO["blue"], "width": 2},
         marker={"size": 4, "symbol": ["circle-open" if p else "circle" for p in view.partial]},
@@ -159,10 +157,34 @@ def sparkline(trend: pd.DataFrame, tile: Tile) -> go.Figure:
     return fig
 
 
+def _spark_figure() -> go.Figure:
+    """A sparkline's figure without its line: the shared template, no title, axes or legend, 48 px high."""
+    fig = new_figure("", height=48)
+    fig.update_layout(title=None, margin={"l": 2, "r": 2, "t": 2, "b": 2}, showlegend=False, hovermode=False,
+                      xaxis={"visible": False}, yaxis={"visible": False, "rangemode": "tozero"})
+    return fig
+
+
+_SPARK_LAYOUT: dict[str, Any] = {}
+
+
+def sparkline_json(trend: pd.DataFrame, tile: Tile) -> dict[str, Any]:
+    """sparkline() as plotly JSON, built without a figure object: its layout (the shared template) is the same for
+    every sparkline and made once; building seven figures with the template cost a third of a cold overview."""
+    if not _SPARK_LAYOUT:
+        _SPARK_LAYOUT.update(_spark_figure().to_plotly_json()["layout"])
+    view = field_view(trend, DATASETS[tile.dataset].column(tile.column))
+    point = view.only(Shown.POINT)
+    trace = {"type": "scatter", "x": list(range(len(view.values))), "y": plain(np.where(point, view.values, np.nan)),
+             "mode": "lines+markers", "connectgaps": False, "line": {"color": theme.OKABE_ITO["blue"], "width": 2},
+             "marker": {"size": 4, "symbol": ["circle-open" if p else "circle" for p in view.partial]}}
+    return {"data": [trace], "layout": _SPARK_LAYOUT}
+
+
 def _spark(tile: Tile, trend: pd.DataFrame | None, threshold: int) -> Any:
     if trend is None or trend.empty or tile.column not in trend.columns:
         return html.Div(className="kpi-spark kpi-spark--empty")
-    graph = dcc.Graph(figure=sparkline(trend, tile), config={"staticPlot": True, "displayModeBar": False},
+    graph = dcc.Graph(figure=sparkline_json(trend, tile), config={"staticPlot": True, "displayModeBar": False},
                       className="kpi-spark", style={"height": "48px"})
     return html.Div(graph, role="img", **{"aria-label": f"{tile.label} by month"})
 

@@ -54,7 +54,7 @@ def revenue_by_month(by_month: pd.DataFrame, *, threshold: int, title: str = "Re
     shown = revenue.only(Shown.POINT)
     change = [growth.text(i) if growth.shown[i] == Shown.POINT else
               ("change hidden" if growth.shown[i] == Shown.SUPPRESSED else "") for i in range(len(labels))]
-    fig.add_trace(go.Scatter(
+    fig.add_trace(go.Scatter(_validate=False,
         x=labels, y=[float(v) if s else None for v, s in zip(revenue.values, shown, strict=True)],
         mode="text", text=[c if s else "" for c, s in zip(change, shown, strict=True)], textposition="top center",
         textfont={"size": 12, "color": theme.MUTED_COLOR}, showlegend=False, hoverinfo="skip", cliponaxis=False,

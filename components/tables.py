@@ -74,9 +74,10 @@ def totals_rows(frame: pd.DataFrame, columns: Sequence[Column], *, labels: Seque
     left_out = np.zeros(len(frame), dtype=bool)
     for column in columns:
         view = field_view(frame, column)
+        partial = view.partial
         for i, record in enumerate(records):
             shown = view.shown[i]
-            state = "partial" if view.partial[i] else shown
+            state = "partial" if partial[i] else shown
             raw = view.low[i] if shown == Shown.RANGE else view.values[i]
             record[column.name] = None if shown in (Shown.SUPPRESSED, Shown.UNDEFINED) else _raw(raw, column.display)
             record[f"{column.name}{TEXT_SUFFIX}"] = "" if shown == Shown.UNDEFINED else view.text(i)

@@ -58,16 +58,16 @@ def dataset_rows(dataset: str) -> Response:
         raise NotFound(f"unknown dataset {dataset!r}; choose from {', '.join((*DATASET_NAMES, KPI_DATASET))}")
     selection = request_selection(dataset)
     analytics = services().analytics
-    body = analytics.remember(("api", dataset), selection.filt, lambda: answer(dataset, selection),
+    body = analytics.remember(("api", dataset), selection.filt,
+                              lambda: answer(dataset, selection.filt, unmasked=selection.unmasked),
                               unmasked=selection.unmasked,
                               datasets=DATASET_NAMES if dataset == KPI_DATASET else (dataset,))
     return Response(body, mimetype="application/json")
 
 
-def answer(dataset: str, selection: Selection) -> bytes:
+def answer(dataset: str, filt: DataFilter, *, unmasked: bool = False) -> bytes:
     """The serialised answer for a selection: built from published cells (or, unmasked, for admins only)."""
     analytics = services().analytics
-    filt, unmasked = selection.filt, selection.unmasked
     extra: dict[str, Any] = {}
     if dataset == KPI_DATASET:
         row = analytics.kpis(filt, unmasked=unmasked)

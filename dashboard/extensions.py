@@ -6,7 +6,7 @@ import atexit
 import logging
 
 from cachelib import RedisCache, SimpleCache
-from flask import Flask
+from flask import Flask, g, has_request_context
 from sqlalchemy import Engine
 
 from auth.context import AppServices, bind_services
@@ -71,5 +71,16 @@ def build_analytics(settings: Settings, engine: Engine) -> tuple[AnalyticsServic
         DatasetCache(backend, data_versions(settings.redis_url, namespace, health), settings.analytics_cache_ttl,
                      namespace=namespace, release_seconds=settings.masked_release_interval),
         MaskPolicy(enabled=settings.hipaa_mode, threshold=settings.hipaa_min_threshold),
+        request_memo=request_memo,
     )
     return analytics, health
+
+
+def request_memo() -> dict | None:
+    """A dict living as long as the current request (flask.g), or None outside a request."""
+    if not has_request_context():
+        return None
+    memo = g.get("recruit_memo")
+    if memo is None:
+        memo = g.recruit_memo = {}
+    return memo

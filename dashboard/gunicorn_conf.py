@@ -4,8 +4,14 @@ Every value can be overridden from the environment (WEB_CONCURRENCY, GUNICORN_*)
 sizing and what each worker holds.
 
 Page callbacks are CPU-bound Python (pandas, plotly, JSON) holding the GIL, with short waits on Redis and
-PostgreSQL. So: one worker process per core (more only adds memory and context switches) and a few threads per
-worker to overlap those waits and keep slow clients from blocking a process.
+PostgreSQL. So: one worker process per core and a few threads per worker to overlap those waits and keep slow
+clients from blocking a process. Measured with bench/load.py at 1M applications on 2 cores (docs/PERFORMANCE.md,
+"Concurrency"): 2 workers x 4 threads and 4 x 2 gave the same page p95 at 100 users (68 and 73 ms, warm caches),
+and under saturation the latency followed the CPU the server got, not the split; more workers only add about
+250 MiB each and a cold per-process cache. What had capped the server at about one core was sign-in: argon2id
+with argon2-cffi's defaults (4 lanes on 4 threads, 64 MiB, 240 ms of CPU per verification) ran outside the GIL on
+every request thread at once and starved the page requests of both workers; auth/passwords.py now hashes at
+OWASP's minimum (27 ms) and one at a time per process.
 
 Each worker builds its own app (`preload_app = False`): building it opens a PostgreSQL pool and Redis clients and,
 with SCHEDULER_ENABLED, starts the refresh scheduler thread; none of these survive a fork. Every worker then runs a
@@ -122,3 +128,15 @@ def worker_exit(server, worker) -> None:  # gunicorn hook: server is the Arbiter
             worker.pid, stats["hits"], stats["misses"], stats["views"]["hits"], stats["views"]["misses"],
             stats["schema"],
         )
+
+
+def post_worker_init(worker) -> None:  # gunicorn hook: the worker's app is built
+    """Start the thread that builds the default selections whenever the data versions change (pages/warm.py);
+    WARM_DEFAULTS=off leaves every first reader of a new version to build them."""
+    if os.environ.get("WARM_DEFAULTS", "on").strip().lower() in {"off", "false", "0", "no"}:
+        return
+    from pages.warm import start_warmer
+
+    server_app = getattr(worker, "wsgi", None)
+    if server_app is not None and hasattr(server_app, "extensions"):
+        start_warmer(server_app)

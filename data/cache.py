@@ -20,7 +20,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib import resources
 from typing import Any, Protocol, TypeVar
 
@@ -388,6 +389,7 @@ class DatasetCache:
         self._lock = threading.Lock()
         self._local: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._local_entries = local_entries
+        self._flights: dict[str, list[Any]] = {}
 
     def key(self, *parts: object) -> str:
         return ":".join([KEY_PREFIX, self.namespace, *(str(p) for p in parts)])
@@ -411,12 +413,21 @@ class DatasetCache:
                 counts[0] += 1
                 return local[1]
         value = self.backend.get(key)
-        if value is None:
-            value = compute()
-            self.backend.set(key, value, timeout=self.ttl_seconds)
-            hit = False
-        else:
-            hit = True
+        hit = value is not None
+        if not hit:
+            # One computation per key at a time in this process: the threads that miss the same key together (a
+            # version bump under load) wait for the first one instead of each building the same thing again.
+            with self._flight(key):
+                with self._lock:
+                    local = self._local.get(key)
+                fresh = local is not None and (self.ttl_seconds == 0 or now - local[0] < self.ttl_seconds)
+                value = local[1] if fresh else self.backend.get(key)
+                hit = value is not None
+                if not hit:
+                    value = compute()
+                    self.backend.set(key, value, timeout=self.ttl_seconds)
+                    with self._lock:
+                        self._local[key] = (now, value)
         with self._lock:
             if hit:
                 self.hits += 1
@@ -428,6 +439,23 @@ class DatasetCache:
             while len(self._local) > self._local_entries:
                 self._local.popitem(last=False)
         return value
+
+    @contextmanager
+    def _flight(self, key: str) -> Iterator[None]:
+        """Hold the per-process lock of `key` (created on first use, dropped when nobody holds or waits for it)."""
+        with self._lock:
+            entry = self._flights.get(key)
+            if entry is None:
+                entry = self._flights[key] = [threading.Lock(), 0]
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._lock:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    self._flights.pop(key, None)
 
     def release_slot(self, now: float | None = None) -> int:
         """The current release slot of masked data (0 when masked data follows every change)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -29,7 +30,7 @@ from data.live import data_as_of
 from data.masking import SUPPRESSED, MaskPolicy, MaskResult, mask
 from data.queries import DATASET_NAMES, facilities, fetch_dataset
 from data.specs import DATASETS
-from data.totals import aggregate_published, kpi_totals
+from data.totals import RowState, aggregate_published, kpi_totals, row_state
 
 T = TypeVar("T")
 
@@ -48,11 +49,20 @@ class Selection:
     as_of: datetime | None
 
 
+# Reads whole views side by side for masked_views(); a view is built once at a time whoever asks (data/cache.py).
+_VIEW_READERS = ThreadPoolExecutor(max_workers=len(DATASET_NAMES), thread_name_prefix="view-read")
+
+
 class AnalyticsService:
-    def __init__(self, engine: Engine, cache: DatasetCache, policy: MaskPolicy) -> None:
+    def __init__(self, engine: Engine, cache: DatasetCache, policy: MaskPolicy,
+                 request_memo: Callable[[], dict[Any, Any] | None] | None = None) -> None:
         self.engine = engine
         self.cache = cache
         self.policy = policy
+        # A dict that lives as long as the current web request (None outside one): the data versions are read from
+        # Redis once per request (one MGET, not one per cache lookup), and a selection is narrowed once per request
+        # however many totals read it. It also keeps every figure of one answer at the same data versions.
+        self.request_memo = request_memo or (lambda: None)
         self._released: dict[tuple[str, int], int] = {}
         self._last_built: dict[tuple[str, str], int] = {}
 
@@ -60,7 +70,7 @@ class AnalyticsService:
         """The data version each dataset is read at: the current one for unmasked data; for masked data the one
         its release slot started with (every process agrees on it, and it stays fixed for the slot)."""
         if unmasked or not self.policy.enabled or self.cache.release_seconds <= 0:
-            return tuple(self.cache.versions.current(list(datasets)))
+            return tuple(self._current(datasets))
         slot = self.cache.release_slot()
         out = []
         for dataset in datasets:
@@ -70,17 +80,44 @@ class AnalyticsService:
             out.append(self._released[key])
         return tuple(out)
 
-    def masked_view(self, dataset: str, *, unmasked: bool = False) -> MaskResult:
+    def _current(self, datasets: Sequence[str]) -> list[int]:
+        """The current data versions, read once per request (all views in one MGET)."""
+        memo = self.request_memo()
+        if memo is None:
+            return list(self.cache.versions.current(list(datasets)))
+        known = memo.get("versions")
+        if known is None or any(d not in known for d in datasets):
+            names = list(dict.fromkeys([*DATASET_NAMES, *datasets]))
+            known = dict(zip(names, self.cache.versions.current(names), strict=True))
+            memo["versions"] = known
+        return [known[d] for d in datasets]
+
+    def masked_view(self, dataset: str, *, unmasked: bool = False, version: int | None = None) -> MaskResult:
         """The whole view, masked (or, for an admin who asked, with suppression off), from the cache."""
         policy = MaskPolicy(enabled=False, threshold=self.policy.threshold) if unmasked else self.policy
         mode = "masked" if policy.enabled else "unmasked"
-        (version,) = self.versions([dataset], unmasked=unmasked)
+        if version is None:
+            (version,) = self.versions([dataset], unmasked=unmasked)
         # The whole read, mask and (un)pickle of a view allocates hundreds of thousands of objects: no GC pauses.
         with gc_paused():
             result = self.cache.get_or_compute((dataset, mode, policy.threshold, f"v{version}"),
                                                lambda: self._build(dataset, mode, policy, version))
         self._last_built[(dataset, mode)] = max(version, self._last_built.get((dataset, mode), 0))
         return result
+
+    def masked_views(self, datasets: Sequence[str], *, unmasked: bool = False) -> None:
+        """Make sure the whole views of `datasets` are cached, reading and masking the missing ones side by side:
+        while one thread decodes and masks, PostgreSQL runs the other reads (the overview's cold path reads all
+        four views)."""
+        versions = self.versions(datasets, unmasked=unmasked)
+        if len(datasets) < 2:
+            for dataset, version in zip(datasets, versions, strict=True):
+                self.masked_view(dataset, unmasked=unmasked, version=version)
+            return
+        futures = [_VIEW_READERS.submit(self.masked_view, dataset, unmasked=unmasked, version=version)
+                   for dataset, version in zip(datasets, versions, strict=True)]
+        for future in futures:
+            future.result()
 
     def _build(self, dataset: str, mode: str, policy: MaskPolicy, version: int) -> MaskResult:
         """Mask the view at `version`: re-mask only the facilities changed since an older masked frame this process
@@ -105,6 +142,9 @@ class AnalyticsService:
         refresh finds them ready (in Redis, for every process)."""
         for view, facility_ids in changes.items():
             self.cache.versions.bump(view, facility_ids)
+        memo = self.request_memo()
+        if memo is not None:
+            memo.clear()
         if warm:
             for dataset in changes:
                 self.masked_view(dataset)
@@ -113,7 +153,7 @@ class AnalyticsService:
 
     def facilities(self) -> pd.DataFrame:
         """Every facility (id, name, region, state, kind); callers narrow it to a scope."""
-        versions = ".".join(map(str, self.cache.versions.current(list(DATASET_NAMES))))
+        versions = ".".join(map(str, self._current(DATASET_NAMES)))
         return self.cache.get_or_compute(("facilities", versions), lambda: facilities(self.engine))
 
     def as_of(self, *, unmasked: bool = False) -> dict[str, datetime | None]:
@@ -125,7 +165,11 @@ class AnalyticsService:
         """Masked rows of `dataset` for the facilities, months and channel of `filt`."""
         if filt.facility_ids is None:
             raise ScopeRequired("resolve the caller's facility scope to an explicit list before selecting data")
-        frame = self.masked_view(dataset, unmasked=unmasked).frame
+        memo = self.request_memo()
+        key = ("select", dataset, filt, unmasked, self.versions([dataset], unmasked=unmasked))
+        if memo is not None and key in memo:
+            return memo[key]
+        frame = self.masked_view(dataset, unmasked=unmasked, version=key[-1][0]).frame
         keep = frame["facility_id"].isin(filt.facility_ids) & frame["month"].between(
             pd.Timestamp(filt.start), pd.Timestamp(filt.end)
         )
@@ -135,7 +179,10 @@ class AnalyticsService:
         names = self.facilities().set_index("id")["name"]
         rows.insert(1, "facility_name", rows["facility_id"].map(names).astype(object))
         suppressed_cells = int(rows[SUPPRESSED].map(len).sum()) if len(rows) else 0
-        return Selection(dataset, rows, suppressed_cells, self.as_of(unmasked=unmasked).get(dataset))
+        selection = Selection(dataset, rows, suppressed_cells, self.as_of(unmasked=unmasked).get(dataset))
+        if memo is not None:
+            memo[key] = selection
+        return selection
 
     def aggregate(
         self, dataset: str, filt: DataFilter, by: list[str], *, unmasked: bool = False
@@ -153,7 +200,9 @@ class AnalyticsService:
         def compute() -> list[pd.DataFrame]:
             frame = self.select(dataset, filt, unmasked=unmasked).frame
             k = None if unmasked else self.policy.threshold
-            return [aggregate_published(frame, list(by), DATASETS[dataset], threshold=k) for by in groupings]
+            rows = self._row_state(dataset, filt, unmasked, frame)
+            return [aggregate_published(frame, list(by), DATASETS[dataset], threshold=k, rows=rows)
+                    for by in groupings]
 
         return self.cache.get_or_compute(parts, compute, layer="selections")
 
@@ -161,11 +210,24 @@ class AnalyticsService:
         """The kpis row (docs/KPIS.md) of the selection; the channel filter narrows the outreach figures only."""
 
         def compute() -> dict[str, Any]:
+            self.masked_views(DATASET_NAMES, unmasked=unmasked)
             frames = {name: self.select(name, filt, unmasked=unmasked).frame for name in DATASET_NAMES}
-            return kpi_totals(frames, threshold=None if unmasked else self.policy.threshold)
+            rows = {name: self._row_state(name, filt, unmasked, frame) for name, frame in frames.items()}
+            return kpi_totals(frames, threshold=None if unmasked else self.policy.threshold, rows=rows)
 
         return dict(self.cache.get_or_compute(("kpis", self._selection_key(filt, unmasked, DATASET_NAMES)), compute,
                                               layer="selections"))
+
+    def _row_state(self, dataset: str, filt: DataFilter, unmasked: bool, frame: pd.DataFrame) -> RowState:
+        """The per-row work of totalling a selection, shared by every grouping of it in this request."""
+        memo = self.request_memo()
+        key = ("rows", dataset, filt, unmasked, self.versions([dataset], unmasked=unmasked))
+        state = memo.get(key) if memo is not None else None
+        if state is None or state.frame is not frame:
+            state = row_state(frame, DATASETS[dataset], threshold=None if unmasked else self.policy.threshold)
+            if memo is not None:
+                memo[key] = state
+        return state
 
     def remember(self, kind: tuple[object, ...], filt: DataFilter, compute: Callable[[], T], *,
                  unmasked: bool = False, datasets: Sequence[str] = DATASET_NAMES) -> T:

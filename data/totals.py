@@ -15,7 +15,7 @@ the range it may have is the contract of data/contract.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -66,6 +66,7 @@ def aggregate_published(
     *,
     columns: Sequence[str] | None = None,
     threshold: int | None = None,
+    rows: RowState | None = None,
 ) -> pd.DataFrame:
     """Group a masked frame by `by` and rebuild `columns` (default: all aggregable ones) from published cells.
 
@@ -82,22 +83,25 @@ def aggregate_published(
         codes = frame.groupby(by, sort=True, dropna=False).ngroup().to_numpy(dtype=np.int64)
         _, first = np.unique(codes, return_index=True)
         n_groups = len(first)
-        result = frame[by].iloc[first].reset_index(drop=True)
+        keys = frame[by].iloc[first].reset_index(drop=True)
+        columns: dict[str, Any] = {name: keys[name] for name in by}
     else:
         codes, n_groups = np.zeros(len(frame), dtype=np.int64), 1
-        result = pd.DataFrame(index=pd.RangeIndex(1))
-    agg = _Aggregator(frame, spec, codes, n_groups, threshold)
+        columns = {}
+    agg = _Aggregator(frame, spec, codes, n_groups, threshold, rows)
     growth = spec.period is not None and spec.period in by
     for col in outputs:
-        for name, values in agg.figure(col, growth=growth).items():
-            result[name] = values
-    result[ROWS] = np.bincount(codes, minlength=n_groups).astype(np.int64)
-    result[EXCLUDED_CELLS] = agg.excluded(_read_columns(spec, outputs))
-    result[PARTIAL] = result[EXCLUDED_CELLS] > 0
-    return result
+        columns.update(agg.figure(col, growth=growth))
+    columns[ROWS] = np.bincount(codes, minlength=n_groups).astype(np.int64)
+    excluded = agg.excluded(_read_columns(spec, outputs))
+    columns[EXCLUDED_CELLS] = excluded
+    columns[PARTIAL] = excluded > 0
+    # One frame built from all its columns at once: assigning them one by one cost more than the sums.
+    return pd.DataFrame(columns, index=pd.RangeIndex(n_groups))
 
 
-def kpi_totals(frames: Mapping[str, Masked], *, threshold: int | None = None) -> dict[str, Any]:
+def kpi_totals(frames: Mapping[str, Masked], *, threshold: int | None = None,
+               rows: Mapping[str, RowState] | None = None) -> dict[str, Any]:
     """The kpis row (docs/KPIS.md) from masked frames keyed by dataset; a dataset not given yields undefined fields.
 
     Values are plain Python (int, float, Decimal, None). `details` gives, per field, its status, the hidden cells
@@ -117,7 +121,8 @@ def kpi_totals(frames: Mapping[str, Masked], *, threshold: int | None = None) ->
     for name, masked in frames.items():
         spec = DATASETS[name]
         fields = {field: column for field, (dataset, column) in KPI_FIELDS.items() if dataset == name}
-        totals = aggregate_published(masked, [], spec, columns=list(fields.values()), threshold=threshold)
+        totals = aggregate_published(masked, [], spec, columns=list(fields.values()), threshold=threshold,
+                                     rows=(rows or {}).get(name))
         for field, column in fields.items():
             row[field] = _plain(totals.at[0, column])
             details[field] = {
@@ -196,7 +201,8 @@ def _finite(value: Any) -> float | None:
 
 
 def row_bounds(
-    frame: pd.DataFrame, spec: DatasetSpec, hidden: Mapping[str, np.ndarray], threshold: int | None = None
+    frame: pd.DataFrame, spec: DatasetSpec, hidden: Mapping[str, np.ndarray], threshold: int | None = None,
+    values: Callable[[str], np.ndarray] | None = None,
 ) -> dict[str, tuple]:
     """Per value column, the least and greatest value each cell can have given the published cells of its row.
 
@@ -218,8 +224,8 @@ def row_bounds(
         if col.name not in hidden:
             continue
         gone = hidden[col.name]
-        value = pd.to_numeric(frame[col.name], errors="coerce").astype("Float64").to_numpy(
-            dtype=np.float64, na_value=np.nan)
+        value = values(col.name) if values is not None else pd.to_numeric(
+            frame[col.name], errors="coerce").astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
         floor = 1.0 if col.kind is Kind.COUNT else col.limits[0]
         ceiling = col.limits[1]
         if col.kind is Kind.COUNT and threshold is not None and col.name not in grouped:
@@ -256,21 +262,70 @@ def _hidden_total_cap(group: Any, spec: DatasetSpec) -> int:
     return 1 + sum(len(wholes[p].parts) if p in wholes else 1 for p in group.parts)
 
 
-class _Aggregator:
-    """Per-group figures of one masked frame and one grouping, with their contract columns."""
+class RowState:
+    """What the figures of one masked frame read row by row, whatever the grouping: hidden flags, each cell's
+    bounds, float values, published flags and each row's previous period. Built once per frame and shared by its
+    groupings (a page's charts, the overview's trend and totals), it was a third of every aggregation."""
 
-    def __init__(self, frame: pd.DataFrame, spec: DatasetSpec, codes: np.ndarray, n_groups: int,
-                 threshold: int | None) -> None:
-        self.frame, self.spec, self.codes, self.n_groups = frame, spec, codes, n_groups
+    def __init__(self, masked: Masked, spec: DatasetSpec, threshold: int | None) -> None:
+        frame = _masked_frame(masked)
+        self.frame, self.spec, self.threshold = frame, spec, threshold
         self.hidden = suppressed_matrix(frame, spec.value_columns)
         for name in spec.count_columns:
             # A null count is never undefined: whatever the list says, it was not published.
             self.hidden[name] = self.hidden[name] | frame[name].isna().to_numpy()
-        self.bounds = row_bounds(frame, spec, self.hidden, threshold)
+        self._values: dict[str, np.ndarray] = {}
+        self._published: dict[str, np.ndarray] = {}
+        self.bounds = row_bounds(frame, spec, self.hidden, threshold, values=self.values)
         self._prev: np.ndarray | None = None
 
     def published(self, name: str) -> np.ndarray:
-        return ~self.hidden[name] & self.frame[name].notna().to_numpy()
+        """Rows where `name` is published (a fresh array: callers may change it)."""
+        flags = self._published.get(name)
+        if flags is None:
+            flags = self._published[name] = ~self.hidden[name] & self.frame[name].notna().to_numpy()
+        return flags.copy()
+
+    def values(self, name: str) -> np.ndarray:
+        """The column as floats (NaN where missing); shared: callers never change it."""
+        values = self._values.get(name)
+        if values is None:
+            column = self.frame[name]
+            if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+                values = column.to_numpy(dtype=np.float64, na_value=np.nan)  # counts (Int64) and rates: directly
+            else:  # money (Decimal objects)
+                values = pd.to_numeric(column, errors="coerce").astype("Float64").to_numpy(
+                    dtype=np.float64, na_value=np.nan)
+            self._values[name] = values
+        return values
+
+    def previous(self) -> np.ndarray:
+        if self._prev is None:
+            self._prev = previous_row_positions(self.frame, self.spec)
+        return self._prev
+
+
+def row_state(masked: Masked, spec: DatasetSpec, *, threshold: int | None = None) -> RowState:
+    """The per-row work of aggregating `masked`, to pass to several aggregate_published calls on the same frame."""
+    return RowState(masked, spec, threshold)
+
+
+class _Aggregator:
+    """Per-group figures of one masked frame and one grouping, with their contract columns."""
+
+    def __init__(self, frame: pd.DataFrame, spec: DatasetSpec, codes: np.ndarray, n_groups: int,
+                 threshold: int | None, rows: RowState | None = None) -> None:
+        if rows is None:
+            rows = RowState(frame, spec, threshold)
+        elif rows.frame is not frame or rows.spec is not spec or rows.threshold != threshold:
+            raise ValueError("a RowState serves only the frame, spec and threshold it was built for")
+        self.frame, self.spec, self.codes, self.n_groups = frame, spec, codes, n_groups
+        self.rows = rows
+        self.hidden = rows.hidden
+        self.bounds = rows.bounds
+
+    def published(self, name: str) -> np.ndarray:
+        return self.rows.published(name)
 
     def excluded(self, names: Sequence[str]) -> np.ndarray:
         out = np.zeros(self.n_groups, dtype=np.int64)
@@ -369,9 +424,7 @@ class _Aggregator:
     def _growth_figure(self, col: Column) -> dict[str, Any]:
         """(sum this - sum previous) / sum previous over series with both periods published."""
         (source,) = col.inputs
-        if self._prev is None:
-            self._prev = previous_row_positions(self.frame, self.spec)
-        prev = self._prev
+        prev = self.rows.previous()
         published = self.published(source)
         has_prev = prev >= 0
         rows = published & has_prev
@@ -431,8 +484,7 @@ class _Aggregator:
         return np.bincount(self.codes, weights=rows.astype(np.float64), minlength=self.n_groups).astype(np.int64)
 
     def _values(self, name: str) -> np.ndarray:
-        return pd.to_numeric(self.frame[name], errors="coerce").astype("Float64").to_numpy(
-            dtype=np.float64, na_value=np.nan)
+        return self.rows.values(name)
 
     def _float_sums(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
         return np.bincount(self.codes[rows], weights=values[rows], minlength=self.n_groups)
@@ -443,7 +495,7 @@ class _Aggregator:
         if self.spec.column(name).kind is Kind.COUNT:
             # Counts are integers well below 2**53, so float sums are exact.
             sums = self._float_sums(self._values(name), rows)
-            return pd.Series(pd.array(np.rint(sums).astype(np.int64), dtype="Int64")).mask(~has)
+            return pd.Series(pd.arrays.IntegerArray(np.rint(sums).astype(np.int64), ~has))
         totals: list[Any] = [Decimal(0)] * self.n_groups
         for code, value in zip(self.codes[rows].tolist(), self.frame[name].to_numpy()[rows].tolist(), strict=True):
             totals[code] += value

@@ -11,12 +11,11 @@ from plotly.io.json import to_json_plotly
 
 from auth.context import services
 from auth.errors import AuthError
-from auth.selection import Selection
 from components.export_menu import report_button
 from components.layout import chart_card, empty_state, freshness_banner, notices_banner
 from components.overview import kpi_tiles
 from components.registry import PAGES
-from data.filters import FilterError, previous_period
+from data.filters import DataFilter, FilterError, previous_period
 from data.queries import DATASET_NAMES
 from pages.chart_page import register_exports
 from pages.frame import (
@@ -46,12 +45,12 @@ def layout(**query: Any) -> html.Div:
     return page_frame(PAGE_ID, PATH, PAGE.title, query, body, selection=selection, with_channel=False, dataset=None)
 
 
-def tiles_json(selection: Selection) -> tuple[dict[str, Any], bool]:
+def tiles_json(filt: DataFilter, *, unmasked: bool = False) -> tuple[dict[str, Any], bool]:
     """The tiles as component JSON (plain data: what is cached), and whether the selection has any data."""
     analytics = services().analytics
-    filt, unmasked = selection.filt, selection.unmasked
 
     def build() -> tuple[dict[str, Any], bool]:
+        analytics.masked_views(DATASET_NAMES, unmasked=unmasked)  # all four views read side by side when cold
         trends = {name: analytics.aggregate(name, filt, ["month"], unmasked=unmasked) for name in DATASET_NAMES}
         now = analytics.kpis(filt, unmasked=unmasked)
         before = analytics.kpis(previous_period(filt), unmasked=unmasked)
@@ -79,7 +78,7 @@ def update(facility_ids: Any, start: Any, end: Any, unmasked: Any = None, _versi
                            unmasked=unmasked)
     except (AuthError, FilterError) as exc:
         return None, empty_state(str(exc), hint=None), no_update, no_update, no_update
-    tiles, has_data = tiles_json(selection)
+    tiles, has_data = tiles_json(selection.filt, unmasked=selection.unmasked)
     notices = notices_banner(selection.notices) if selection.notices else no_update
     stamp = data_as_of(None, unmasked=selection.unmasked)
     return tiles, None if has_data else empty_state(), freshness_banner(stamp), notices, iso(stamp)

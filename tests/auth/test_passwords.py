@@ -22,3 +22,20 @@ def test_missing_or_garbage_hash_never_verifies() -> None:
 def test_short_passwords_are_refused() -> None:
     assert check_strength("1234567") is not None
     assert check_strength("12345678") is None
+
+
+def test_parameters_are_owasp_minimum_for_argon2id() -> None:
+    from argon2 import extract_parameters
+
+    params = extract_parameters(hash_password("correct horse battery"))
+    assert (params.memory_cost, params.time_cost, params.parallelism) == (19_456, 2, 1)
+
+
+def test_hash_with_old_parameters_verifies_and_needs_rehash() -> None:
+    from argon2 import PasswordHasher
+
+    old = PasswordHasher().hash("correct horse battery")  # argon2-cffi's defaults: 64 MiB, t=3, p=4
+    assert verify_password(old, "correct horse battery")
+    assert not verify_password(old, "wrong horse battery")
+    assert needs_rehash(old)
+    assert needs_rehash("not a hash")

@@ -88,6 +88,22 @@ def test_authenticate_records_last_login_and_refuses_unknown_and_inactive(engine
     assert authenticate(engine, "v@x.org", PASSWORD) is None
 
 
+def test_hash_with_old_parameters_is_replaced_on_next_sign_in(engine: Engine) -> None:
+    from argon2 import PasswordHasher
+
+    from auth.passwords import needs_rehash
+
+    user = create_user(engine, "old@x.org", PASSWORD, "viewer")
+    old = PasswordHasher().hash(PASSWORD)  # argon2-cffi's defaults, as hashes were made before
+    with psycopg_connection(engine) as conn:
+        conn.execute("update app.users set password_hash = %s where id = %s", (old, user.id))
+    assert authenticate(engine, "old@x.org", PASSWORD) is not None
+    fresh = stored_hash(engine, user.id)
+    assert fresh != old and not needs_rehash(fresh)
+    assert authenticate(engine, "old@x.org", PASSWORD) is not None
+    assert stored_hash(engine, user.id) == fresh
+
+
 def test_set_facilities_replaces_assignments(engine: Engine) -> None:
     create_user(engine, "r@x.org", PASSWORD, "recruiter", [1])
     assert set_facilities(engine, "R@x.org", [3, 2]).facility_ids == (2, 3)

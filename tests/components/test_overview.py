@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from components.overview import TILES, change_vs_previous, kpi_tiles, tile_text
+from plotly.io.json import to_json_plotly
+
+from components.overview import TILES, change_vs_previous, kpi_tiles, sparkline, tile_text
 from data.masking import MaskPolicy, mask
 from data.specs import DATASETS
 from data.totals import kpi_totals
@@ -78,7 +81,11 @@ def test_sparklines_draw_complete_months_and_leave_gaps_elsewhere() -> None:
     row = kpis([pipeline_row(1, 0, hired=20, rejected=40, pending=40)])
     tiles = kpi_tiles(row, row, trends, threshold=K)
     graph = next(c for c in flat(by_id(tiles, "overview-kpi-hired")) if type(c).__name__ == "Graph")
-    assert list(graph.figure.data[0].y) == [20.0, None]
+    assert list(graph.figure["data"][0]["y"]) == [20.0, None]
+    # The tiles' sparklines are plain JSON, exactly what sparkline() draws.
+    tile = next(t for t in TILES if t.key == "hired")
+    assert json.loads(to_json_plotly(sparkline(trends["pipeline"], tile))) == json.loads(
+        to_json_plotly(graph.figure))
     empty = [c for c in flat(by_id(tiles, "overview-kpi-revenue")) if "kpi-spark--empty" in
              str(getattr(c, "className", ""))]
     assert len(empty) == 1

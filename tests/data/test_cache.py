@@ -64,3 +64,32 @@ def check_versions(versions) -> None:
     assert versions.released("pipeline", 7) == 3
     versions.bump("pipeline", [1])
     assert versions.released("pipeline", 7) == 3 and versions.released("pipeline", 8) == 4
+
+
+def test_threads_missing_the_same_key_compute_it_once() -> None:
+    import threading
+    import time as _time
+
+    from cachelib import SimpleCache
+
+    from data.cache import DatasetCache, LocalVersions
+
+    cache = DatasetCache(SimpleCache(), LocalVersions(), 60)
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        _time.sleep(0.2)
+        return 42
+
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get_or_compute(("k",), compute)))
+               for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [42] * 6
+    assert len(calls) == 1
+    assert cache.misses == 1 and cache.hits == 5
+    assert not cache._flights

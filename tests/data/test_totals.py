@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from data.contract import ROWS, Shown, Status, bounds, detail_columns, shown, status
 from data.masking import SUPPRESSED, MaskPolicy, mask
 from data.specs import COMPLIANCE, DATASETS, OUTREACH, PIPELINE, REVENUE, Aggregation, DatasetSpec
-from data.totals import EXCLUDED_CELLS, KPI_FIELDS, PARTIAL, aggregate_published, is_rate, kpi_totals
+from data.totals import EXCLUDED_CELLS, KPI_FIELDS, PARTIAL, aggregate_published, is_rate, kpi_totals, row_state
 
 K5 = MaskPolicy(threshold=5)
 MONTHS = [pd.Timestamp(2024, m, 1) for m in range(1, 8)]
@@ -606,3 +606,17 @@ def test_aggregate_100k_rows_stays_vectorised() -> None:
     )
     out = aggregate_published(mask(raw, PIPELINE, K5), ["month"], PIPELINE)
     assert len(out) == 100 and int(out[EXCLUDED_CELLS].sum()) > 0
+
+
+@settings(PROPERTY, max_examples=40)
+@given(data=st.data(), name=st.sampled_from(tuple(DATASETS)))
+def test_property_a_shared_row_state_gives_the_same_totals(data: st.DataObject, name: str) -> None:
+    """Groupings of one frame sharing its per-row work (a page's charts, the overview) total as each alone."""
+    _, df, k = data.draw(raw_and_masked(name))
+    spec = DATASETS[name]
+    rows = row_state(df, spec, threshold=k)
+    for by in ([], ["month"], ["facility_id"], list(spec.grain)):
+        pd.testing.assert_frame_equal(aggregate_published(df, by, spec, threshold=k, rows=rows),
+                                      aggregate_published(df, by, spec, threshold=k))
+    with pytest.raises(ValueError, match="RowState"):
+        aggregate_published(df.copy(), [], spec, threshold=k, rows=rows)
