@@ -18,6 +18,7 @@ import psycopg
 from sqlalchemy import Engine
 
 from data.engine import psycopg_connection
+from data.sqlfiles import read_sql
 
 VIEWS: tuple[str, ...] = ("pipeline", "compliance", "revenue", "outreach")
 TRIGGERS: tuple[str, ...] = ("schedule", "button", "api", "cli")
@@ -113,14 +114,7 @@ def _refresh_one(engine: Engine, view: str, run_id: int, statement_timeout_ms: i
             _finish(engine, run_id, "skipped", None, "another process is refreshing this view")
             return RefreshResult(view, "skipped", None, "another process is refreshing this view", run_id)
         try:
-            # A run queued at T is satisfied by any refresh that finished after T (another scheduler's, say).
-            fresh = conn.execute(
-                "select exists (select 1 from app.refresh_runs done, app.refresh_runs mine"
-                " where mine.id = %s and done.view = mine.view and done.status = 'succeeded'"
-                " and done.finished_at > mine.started_at)",
-                (run_id,),
-            ).fetchone()[0]
-            if fresh:
+            if _refreshed_since_queued(conn, run_id):
                 reason = "refreshed by another process since this run was queued"
                 _finish(engine, run_id, "skipped", None, reason)
                 return RefreshResult(view, "skipped", None, reason, run_id)
@@ -180,13 +174,7 @@ def _refresh_with_dbt(
                     done(RefreshResult(view, "skipped", None, reason, run_id))
                     continue
                 locked.append(view)
-                fresh = conn.execute(
-                    "select exists (select 1 from app.refresh_runs done, app.refresh_runs mine"
-                    " where mine.id = %s and done.view = mine.view and done.status = 'succeeded'"
-                    " and done.finished_at > mine.started_at)",
-                    (run_id,),
-                ).fetchone()[0]
-                if fresh:
+                if _refreshed_since_queued(conn, run_id):
                     reason = "refreshed by another process since this run was queued"
                     _finish(engine, run_id, "skipped", None, reason)
                     done(RefreshResult(view, "skipped", None, reason, run_id))
@@ -240,3 +228,8 @@ def last_refreshed(engine: Engine) -> dict[str, datetime | None]:
         ).fetchall()
     found = dict(rows)
     return {view: found.get(view) for view in VIEWS}
+
+
+def _refreshed_since_queued(conn: psycopg.Connection, run_id: int) -> bool:
+    """A run queued at T is satisfied by any refresh of its view that finished after T (another scheduler's, say)."""
+    return bool(conn.execute(read_sql("queries/refreshed_since_queued.sql"), (run_id,)).fetchone()[0])
