@@ -20,6 +20,11 @@ configured unless --quiet-log), or drives a server already running with --url. F
    standard windows (3, 6, 24 months), sometimes one or two of the user's own favourite facilities, a channel on
    the outreach page.
 
+With --writer-rate N, a writer commits N new applications a second (random facilities, this month) for the whole
+run while a `dashboard scheduler` process applies them live (LIVE_REFRESH, as in production), so every page sees new
+data versions every second or so: page times under a steady stream of changes (issue 13's target: p95 < 300 ms for
+50 users at 20 changes/s). The writer's rows are deleted again at the end.
+
 Reported per level: requests/s, p50/p95/p99/max and errors per request kind and for "page requests" (everything but
 sign-in and the live polls: what a person waits for), also split into the sign-in ramp and after it; the CPU each
 process used (gunicorn master and workers, the PostgreSQL backends of this database, Redis, this generator) in cores;
@@ -59,6 +64,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import psutil
+import psycopg
 
 from auth.users import create_user
 from dashboard.settings import parse_database_url
@@ -408,6 +414,44 @@ def default_pinning(server: str | None, generator: str | None) -> tuple[set[int]
     return server_set, generator_set
 
 
+class Writer:
+    """Commits `rate` new applications a second, then deletes them; `dashboard scheduler` applies them live."""
+
+    def __init__(self, database_url: str, rate: float, facilities: list[int], log: Path) -> None:
+        self.rate, self.facilities, self.ids = rate, facilities, []
+        self.conninfo = database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._write, daemon=True)
+        env = {**os.environ, "DATABASE_URL": database_url, "LIVE_REFRESH": "true", "LOG_LEVEL": "WARNING"}
+        self.scheduler = subprocess.Popen([sys.executable, "-c", "from dashboard.cli import main; main()",
+                                           "scheduler"], cwd=ROOT, env=env, stdout=log.open("w"),
+                                          stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _write(self) -> None:
+        rng = random.Random(7)
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            next_at = time.monotonic()
+            while not self.stop.is_set():
+                row = conn.execute("insert into recruiting.applications (facility_id, channel, applied_at)"
+                                   " values (%s, 'sms', now()) returning id", (rng.choice(self.facilities),))
+                self.ids.append(row.fetchone()[0])
+                next_at += 1 / self.rate
+                time.sleep(max(0.0, next_at - time.monotonic()))
+
+    def close(self) -> int:
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+        os.killpg(self.scheduler.pid, signal.SIGTERM)
+        self.scheduler.wait(timeout=60)
+        with psycopg.connect(self.conninfo, autocommit=True) as conn:
+            conn.execute("delete from recruiting.applications where id = any(%s)", (self.ids,))
+        return len(self.ids)
+
+
 def start_server(database_url: str, port: int, workers: int | None, threads: int | None, log: Path,
                  cpus: set[int] | None, access_log: bool) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": uuid.uuid4().hex,
@@ -632,6 +676,9 @@ def main() -> None:
     parser.add_argument("--pause", type=float, default=10.0, help="seconds between levels")
     parser.add_argument("--api-repeat", type=int, default=50, help="GETs per JSON API dataset after the levels "
                         "(0: none)")
+    parser.add_argument("--writer-rate", type=float, default=0.0,
+                        help="new applications committed per second during the run, applied live by a "
+                             "`dashboard scheduler` process (0: no writer)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     levels = [int(n) for n in args.users.split(",")]
@@ -662,6 +709,11 @@ def main() -> None:
         host = "127.0.0.1"
         process = start_server(database_url, port, args.workers, args.threads, log, server_cpus, not args.quiet_log)
     meter = CpuMeter(process.pid if process else None, database)
+    writer = Writer(database_url, args.writer_rate, facilities, workdir / "scheduler.log") if args.writer_rate else None
+    if writer is not None:
+        writer.start()
+        print(f"writer: {args.writer_rate:g} new applications/s, applied live by `dashboard scheduler`; log "
+              f"{workdir / 'scheduler.log'}")
     print(f"gunicorn: {args.workers or 'conf'} workers x {args.threads or 'conf'} threads, access log "
           f"{'off' if args.quiet_log else 'on'}; log {log}")
     try:
@@ -680,6 +732,8 @@ def main() -> None:
         if args.api_repeat:
             api_report(probe, probe_stats, args.api_repeat)
     finally:
+        if writer is not None:
+            print(f"writer: {writer.close()} applications committed during the run (deleted again)")
         if process is not None:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=60)
