@@ -20,7 +20,7 @@ from collections.abc import Callable
 from flask import Flask
 
 from auth.context import services_of
-from data.filters import DataFilter, add_months, current_month, last_complete_month
+from data.filters import build_filter, last_complete_month
 from data.queries import DATASET_NAMES
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,7 @@ def warm_defaults(server: Flask) -> float:
     analytics = bound.analytics
     with server.test_request_context("/"):  # the app's services and a request memo (one MGET of the versions)
         every = tuple(sorted(int(i) for i in analytics.facilities()["id"]))
-        end = last_complete_month()
-        page_filt = DataFilter(every, add_months(end, -11), end)
+        page_filt = build_filter(every, end=last_complete_month())  # the pages' default window
         tiles_json(page_filt)
         from components.registry import PAGES
 
@@ -52,8 +51,7 @@ def warm_defaults(server: Flask) -> float:
             page_screen(page, page_filt, figures)
             if page.table:
                 page_table(page, page_filt, frames)
-        this_month = current_month()
-        api_filt = DataFilter(every, add_months(this_month, -11), this_month)
+        api_filt = build_filter(every)  # the API's default window
         for dataset in (*DATASET_NAMES, KPI_DATASET):
             analytics.remember(("api", dataset), api_filt, lambda d=dataset: answer(d, api_filt),
                                datasets=DATASET_NAMES if dataset == KPI_DATASET else (dataset,))
