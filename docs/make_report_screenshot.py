@@ -8,40 +8,21 @@ Chromium opens the PDF in its own viewer (headless) and the page is cut out of t
 is dropped at the end.
 """
 
-# ruff: noqa: E402
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as a script, this folder comes first on sys.path; the project's packages must win.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import argparse
-import os
 import re
 import tempfile
 import time
-import uuid
+from pathlib import Path
 
-import psycopg
+from make_screenshots import OUT, PASSWORD, demo_app  # the sibling script: same scratch demo data and user
 from PIL import Image
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from sqlalchemy.engine import make_url
 
 from auth.context import services_of
-from auth.users import create_user
-from dashboard.app import create_app
-from dashboard.settings import Settings, parse_database_url
-from data.engine import dispose_all, get_engine
-from data.filters import add_months, current_month
-from data.migrations import migrate
-from data.refresh import refresh_views
-from data.seed import SeedConfig, seed
-
-OUT = Path(__file__).resolve().parent / "screenshots"
-PASSWORD = "screenshot horse battery"
+from data.filters import add_months, last_complete_month
 
 
 def report_pdf(app, email: str, page: str) -> bytes:
@@ -49,7 +30,7 @@ def report_pdf(app, email: str, page: str) -> bytes:
     form = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
     client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    end = add_months(current_month(), -1)
+    end = last_complete_month()
     answer = client.get(f"/export/report/{page}.pdf?start={add_months(end, -11):%Y-%m}&end={end:%Y-%m}")
     if answer.status_code != 200:
         raise SystemExit(f"report: HTTP {answer.status_code}: {answer.get_data(as_text=True)[:300]}")
@@ -95,37 +76,18 @@ def main() -> None:
     parser.add_argument("--page", default="pipeline")
     args = parser.parse_args()
 
-    server_url = parse_database_url(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
-    name = f"screenshots_{uuid.uuid4().hex[:6]}"
-    libpq = server_url.replace("postgresql+psycopg://", "postgresql://", 1)
-    with psycopg.connect(libpq, autocommit=True) as admin:
-        admin.execute(f'create database "{name}"')
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        engine = get_engine(url)
-        migrate(engine)
-        seed(engine, SeedConfig(applications=args.applications, facilities=args.facilities, months=24))
-        refresh_views(engine, ["all"], trigger="cli")
-        email = f"viewer-{uuid.uuid4().hex[:6]}@demo.example"
-        create_user(engine, email, PASSWORD, "viewer")
-        app = create_app(Settings(database_url=url, secret_key=uuid.uuid4().hex, session_cookie_secure=False,
-                                  scheduler_enabled=False))
+    with demo_app(args.applications, args.facilities) as (app, email):
         try:
             content = report_pdf(app, email, args.page)
         finally:
             services_of(app.server).exporter.renderer.close()
-        OUT.mkdir(parents=True, exist_ok=True)
-        target = OUT / "report-page1.png"
-        with tempfile.TemporaryDirectory() as folder:
-            pdf = Path(folder) / f"{args.page}-report.pdf"
-            pdf.write_bytes(content)
-            pdf_page_png(pdf, target)
-        print(f"wrote {target}")
-    finally:
-        dispose_all()
-        with psycopg.connect(libpq, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
-
+    OUT.mkdir(parents=True, exist_ok=True)
+    target = OUT / "report-page1.png"
+    with tempfile.TemporaryDirectory() as folder:
+        pdf = Path(folder) / f"{args.page}-report.pdf"
+        pdf.write_bytes(content)
+        pdf_page_png(pdf, target)
+    print(f"wrote {target}")
 
 if __name__ == "__main__":
     main()

@@ -18,9 +18,12 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+from dash import Dash
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -84,15 +87,10 @@ def shoot(driver: webdriver.Chrome, base: str, path: str, marker: str, target: P
     target.write_bytes(base64.b64decode(shot["data"]))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--applications", type=int, default=100_000)
-    parser.add_argument("--facilities", type=int, default=12)
-    parser.add_argument("--width", type=int, default=1440)
-    parser.add_argument("--phone-width", type=int, default=360)
-    args = parser.parse_args()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
+@contextmanager
+def demo_app(applications: int, facilities: int) -> Iterator[tuple[Dash, str]]:
+    """The real app on a scratch database of demo data (24 months to this one) and a viewer's email to sign in
+    with (password PASSWORD); the database is dropped at the end. DATABASE_URL names the server."""
     server_url = parse_database_url(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     name = f"screenshots_{uuid.uuid4().hex[:6]}"
     libpq = server_url.replace("postgresql+psycopg://", "postgresql://", 1)
@@ -102,13 +100,28 @@ def main() -> None:
     try:
         engine = get_engine(url)
         migrate(engine)
-        seed(engine, SeedConfig(applications=args.applications, facilities=args.facilities, months=24))
+        seed(engine, SeedConfig(applications=applications, facilities=facilities, months=24))
         refresh_views(engine, ["all"], trigger="cli")
         email = f"viewer-{uuid.uuid4().hex[:6]}@demo.example"
         create_user(engine, email, PASSWORD, "viewer")
-        settings = Settings(database_url=url, secret_key=uuid.uuid4().hex, session_cookie_secure=False,
-                            scheduler_enabled=False)
-        app = create_app(settings)
+        yield create_app(Settings(database_url=url, secret_key=uuid.uuid4().hex, session_cookie_secure=False,
+                                  scheduler_enabled=False)), email
+    finally:
+        dispose_all()
+        with psycopg.connect(libpq, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--applications", type=int, default=100_000)
+    parser.add_argument("--facilities", type=int, default=12)
+    parser.add_argument("--width", type=int, default=1440)
+    parser.add_argument("--phone-width", type=int, default=360)
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    with demo_app(args.applications, args.facilities) as (app, email):
         port = free_port()
         http = make_server("127.0.0.1", port, app.server, threaded=True)
         threading.Thread(target=http.serve_forever, daemon=True).start()
@@ -133,10 +146,6 @@ def main() -> None:
         finally:
             driver.quit()
             http.shutdown()
-    finally:
-        dispose_all()
-        with psycopg.connect(libpq, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
 
 
 if __name__ == "__main__":
