@@ -106,3 +106,19 @@ def test_every_view_has_a_unique_index_on_its_grain(blank_engine):
     assert "(facility_id, month, channel)" in found["outreach_kpis_materialized"]
     for view in ("pipeline", "compliance", "revenue"):
         assert "(facility_id, month)" in found[f"{view}_kpis_materialized"]
+
+
+def test_every_foreign_key_of_the_event_tables_has_an_index_that_leads_with_it(blank_engine):
+    """Deleting a referenced row makes PostgreSQL look for rows that point at it: without an index on the
+    referencing column that is a scan of the whole table per deleted row (an application deleted at 10M
+    applications scanned 30M outreach messages, seconds each, and bench/live.py's deletes never finished)."""
+    migrate(blank_engine)
+    with psycopg_connection(blank_engine) as conn:
+        unindexed = conn.execute(
+            "select c.conrelid::regclass::text, a.attname"
+            " from pg_constraint c join pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]"
+            " where c.contype = 'f' and c.connamespace = 'recruiting'::regnamespace"
+            "   and not exists (select 1 from pg_index i where i.indrelid = c.conrelid and i.indkey[0] = c.conkey[1])"
+            " order by 1, 2"
+        ).fetchall()
+    assert unindexed == []
