@@ -1,10 +1,14 @@
+import json
+import re
 from datetime import date
 from decimal import Decimal
 
 import pandas as pd
 
+from data.engine import psycopg_connection
 from data.filters import DataFilter
 from data.queries import dataset_columns, facilities, fetch_dataset
+from data.sqlfiles import read_sql
 
 
 def test_each_dataset_has_exactly_the_documented_columns_and_dtypes(seeded_engine):
@@ -55,3 +59,19 @@ def test_the_collector_is_paused_only_while_a_bulk_read_runs(seeded_engine):
     assert gc.isenabled()
     fetch_dataset(seeded_engine, "pipeline")
     assert gc.isenabled()
+
+
+def test_the_drilldown_for_a_few_facilities_reads_only_their_failed_checks(seeded_engine):
+    """Migration 011: three facilities' newest failed checks come from the failed-checks index by facility and month,
+    not from combining the newest-first index of every failed check with the facility-month one (which read every
+    heap page of the selection's months: 1.2 s at 10M checks)."""
+    with psycopg_connection(seeded_engine) as conn:
+        facilities = [r[0] for r in conn.execute("select id from recruiting.facilities order by id limit 3")]
+        plan = conn.execute(
+            "explain (format json) " + read_sql("queries/violations.sql"),
+            {"facility_ids": facilities, "start": date(2000, 1, 1), "end": date(2099, 12, 1), "limit": 500},
+            prepare=False,
+        ).fetchone()[0]
+    indexes = re.findall(r'"Index Name": "([a-z_]+)"', json.dumps(plan))
+    assert "compliance_failed_selection_idx" in indexes
+    assert "compliance_failed_recent_idx" not in indexes
