@@ -6,14 +6,12 @@ A page module is then one line: `register_chart_page(PAGES["pipeline"])`.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import dash
 import plotly.graph_objects as go
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
-from plotly.io.json import to_json_plotly
 
 from auth.context import services
 from auth.errors import AuthError
@@ -23,6 +21,7 @@ from components.export_menu import export_menu, report_button
 from components.export_render import RendererUnavailable
 from components.figures import empty_figure
 from components.formatting import NO_DATA_MESSAGE
+from components.jsonable import as_json
 from components.layout import chart_card, empty_state, freshness_banner, grid_order, grid_widths, notices_banner
 from components.registry import PageSpec
 from components.tables import record_table, totals_table
@@ -89,10 +88,11 @@ def register_chart_page(module: str, page: PageSpec) -> None:
         table = [page_table(page, selection.filt, frames, unmasked=selection.unmasked)] if page.table else []
         has_data = any(len(f) and int(f["rows"].sum()) for f in frames)
         status = None if has_data else empty_state(NO_DATA_MESSAGE)
-        notices = notices_banner(selection.notices) if selection.notices else no_update
+        notices = as_json(notices_banner(selection.notices)) if selection.notices else no_update
         stamp = data_as_of(page.dataset, unmasked=selection.unmasked)
         screen = page_screen(page, selection.filt, figures, unmasked=selection.unmasked)
-        return *screen, *table, status, freshness_banner(stamp), notices, iso(stamp)
+        # Plain JSON throughout, so that Dash encodes the answer in one pass of orjson (components/jsonable.py).
+        return *screen, *table, as_json(status), as_json(freshness_banner(stamp)), notices, iso(stamp)
 
     if page.drilldown:
         register_drilldown(page)
@@ -107,7 +107,7 @@ def page_screen(page: PageSpec, filt: DataFilter, figures: list[dict[str, Any]],
     """on_screen() of the page's figures as plain JSON, cached per selection like the figures: building the data
     tables' components and serialising them was most of a warm callback (30 ms of 48 for outreach)."""
     return services().analytics.remember(("screen", page.page_id), filt,
-                                         lambda: json.loads(to_json_plotly(on_screen(figures))),
+                                         lambda: as_json(on_screen(figures)),
                                          unmasked=unmasked, datasets=(page.dataset,))
 
 
@@ -119,7 +119,7 @@ def on_screen(figures: list[dict[str, Any]]) -> list[Any]:
 
 
 def to_plotly_json(figure: go.Figure) -> dict[str, Any]:
-    return json.loads(to_json_plotly(figure))
+    return as_json(figure)
 
 
 def body(page: PageSpec, selection: Selection) -> list[Any]:
@@ -165,7 +165,7 @@ def page_table(page: PageSpec, filt: DataFilter, frames: list[Any], *, unmasked:
     def build() -> dict[str, Any]:
         table = totals_table(frames[spec.grouping], spec.columns, table_id=f"{page.page_id}-grid",
                              threshold=analytics.policy.threshold, unit=spec.unit)
-        return json.loads(to_json_plotly(table))
+        return as_json(table)
 
     return analytics.remember(("table", page.page_id), filt, build, unmasked=unmasked, datasets=(page.dataset,))
 

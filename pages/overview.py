@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import dash
 from dash import Input, Output, callback, html, no_update
-from plotly.io.json import to_json_plotly
 
 from auth.context import services
 from auth.errors import AuthError
 from components.export_menu import report_button
+from components.jsonable import as_json
 from components.layout import chart_card, empty_state, freshness_banner, notices_banner
 from components.overview import kpi_tiles
 from components.registry import PAGES
@@ -55,7 +54,7 @@ def tiles_json(filt: DataFilter, *, unmasked: bool = False) -> tuple[dict[str, A
         now = analytics.kpis(filt, unmasked=unmasked)
         before = analytics.kpis(previous_period(filt), unmasked=unmasked)
         tiles = kpi_tiles(now, before, trends, threshold=analytics.policy.threshold, page_id=PAGE_ID)
-        return json.loads(to_json_plotly(tiles)), any(len(t) for t in trends.values())
+        return as_json(tiles), any(len(t) for t in trends.values())
 
     # The tiles depend only on the selection's published totals: cached like them, never per user.
     return analytics.remember(("overview-tiles",), filt, build, unmasked=unmasked)
@@ -79,9 +78,9 @@ def update(facility_ids: Any, start: Any, end: Any, unmasked: Any = None, _versi
     except (AuthError, FilterError) as exc:
         return None, empty_state(str(exc), hint=None), no_update, no_update, no_update
     tiles, has_data = tiles_json(selection.filt, unmasked=selection.unmasked)
-    notices = notices_banner(selection.notices) if selection.notices else no_update
+    notices = as_json(notices_banner(selection.notices)) if selection.notices else no_update
     stamp = data_as_of(None, unmasked=selection.unmasked)
-    return tiles, None if has_data else empty_state(), freshness_banner(stamp), notices, iso(stamp)
+    return tiles, None if has_data else as_json(empty_state()), as_json(freshness_banner(stamp)), notices, iso(stamp)
 
 
 register_url_sync(PAGE_ID, PATH)
