@@ -33,6 +33,9 @@ def is_missing(value: Any) -> bool:
     return False
 
 
+_EXACT_INTS = 2**53  # every whole float below this is exactly an int, and its shortest repr is that int
+
+
 def _half_up(value: Any, decimals: int, *, scale: int = 1) -> Decimal:
     """Round half away from zero in decimal, not binary (87.25 -> 87.3); a rounded zero has no sign."""
     number = value if isinstance(value, Decimal) else Decimal(str(float(value)))
@@ -89,6 +92,8 @@ def fmt_int(value: Any) -> str:
     """12345 -> '12,345'."""
     if is_missing(value):
         return MISSING
+    if isinstance(value, int | float) and abs(value) < _EXACT_INTS and float(value).is_integer():
+        return f"{int(value):,}"  # what rounding gives, without building a Decimal: most counts are whole
     return f"{_half_up(value, 0):,f}"
 
 

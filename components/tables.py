@@ -71,18 +71,19 @@ def totals_rows(frame: pd.DataFrame, columns: Sequence[Column], *, labels: Seque
     """Grid rows of a totals frame: per column the raw value for sorting (the least a range can be), its text and
     its state (point, partial, range, suppressed, undefined); `complete` says whether the row left anything out."""
     records: list[dict[str, Any]] = [{"label": label} for label in labels]
-    left_out = np.zeros(len(frame), dtype=bool)
+    left_out = [False] * len(records)
     for column in columns:
         view = field_view(frame, column)
-        partial = view.partial
-        for i, record in enumerate(records):
-            shown = view.shown[i]
-            state = "partial" if partial[i] else shown
-            raw = view.low[i] if shown == Shown.RANGE else view.values[i]
-            record[column.name] = None if shown in (Shown.SUPPRESSED, Shown.UNDEFINED) else _raw(raw, column.display)
-            record[f"{column.name}{TEXT_SUFFIX}"] = "" if shown == Shown.UNDEFINED else view.text(i)
-            record[f"{column.name}{STATE_SUFFIX}"] = str(state)
-            left_out[i] |= state in ("partial", Shown.RANGE.value, Shown.SUPPRESSED.value)
+        name, text_key, state_key = column.name, f"{column.name}{TEXT_SUFFIX}", f"{column.name}{STATE_SUFFIX}"
+        cells = zip(records, view.shown.tolist(), view.partial.tolist(), view.values.tolist(), view.low.tolist(),
+                    view.texts, strict=True)
+        for i, (record, shown, partial, value, low, text) in enumerate(cells):
+            state = "partial" if partial else shown
+            hidden = shown in (Shown.SUPPRESSED, Shown.UNDEFINED)
+            record[name] = None if hidden else _raw(low if shown == Shown.RANGE else value, column.display)
+            record[text_key] = "" if shown == Shown.UNDEFINED else text
+            record[state_key] = str(state)
+            left_out[i] = left_out[i] or state in ("partial", Shown.RANGE.value, Shown.SUPPRESSED.value)
     for record, partial in zip(records, left_out, strict=True):
         record[COMPLETE] = f"{PARTIAL_MARK} partial" if partial else "yes"
     return records

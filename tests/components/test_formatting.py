@@ -27,6 +27,12 @@ def test_integers_have_thousands_separators():
     assert f.fmt_int(12.0) == "12"
 
 
+@pytest.mark.parametrize("value", [0, -0.0, True, 7, -3.0, 12.5, 13.5, -2.5, 0.49999, 1e15, 2.0**53 - 1, -(2.0**53 - 1),
+                                   2.0**53, 2.0**60, np.int64(2**40), np.float64(1234.0), np.float64(-0.5)])
+def test_whole_numbers_skip_decimal_rounding_but_read_the_same(value):
+    assert f.fmt_int(value) == f"{f._half_up(value, 0):,f}"
+
+
 def test_percent():
     assert f.fmt_percent(0.125) == "12.5%"
     assert f.fmt_percent(1) == "100.0%"
