@@ -7,7 +7,7 @@ import pandas as pd
 
 from data.engine import psycopg_connection
 from data.filters import DataFilter
-from data.queries import dataset_columns, facilities, fetch_dataset
+from data.queries import _in_grain_order, dataset_columns, facilities, fetch_dataset
 from data.sqlfiles import read_sql
 
 
@@ -75,3 +75,17 @@ def test_the_drilldown_for_a_few_facilities_reads_only_their_failed_checks(seede
     indexes = re.findall(r'"Index Name": "([a-z_]+)"', json.dumps(plan))
     assert "compliance_failed_selection_idx" in indexes
     assert "compliance_failed_recent_idx" not in indexes
+
+
+def test_a_selection_without_rows_is_an_empty_frame_of_the_documented_dtypes(seeded_engine):
+    frame = fetch_dataset(seeded_engine, "revenue", DataFilter((2,), date(2001, 1, 1), date(2001, 2, 1)))
+    assert frame.empty and list(frame.columns) == dataset_columns("revenue")
+    assert frame["invoices"].dtype == "int64" and pd.api.types.is_datetime64_any_dtype(frame["month"])
+
+
+def test_column_arrays_are_used_only_in_the_grain_order_the_query_files_ask_for():
+    months = [date(2026, m, 1) for m in (1, 2, 1, 1)]
+    assert _in_grain_order([1, 1, 2, 2], months)
+    assert not _in_grain_order([1, 1, 2, 1], months)
+    assert not _in_grain_order([1, 1, 1, 2], [date(2026, 1, 1), date(2026, 2, 1), date(2026, 1, 1), date(2026, 1, 1)])
+    assert _in_grain_order([], [])
