@@ -164,6 +164,9 @@ def _grid(rows: list[dict[str, Any]], defs: list[dict[str, Any]], *, table_id: s
 
 def _raw(value: Any, display: str) -> Any:
     """A JSON-safe value for sorting and filtering."""
+    plain = type(value)
+    if display != "month" and (plain is str or plain is int or (plain is float and value == value)):
+        return value  # most cells: nothing to convert (a float NaN is missing, below)
     if is_missing(value):
         return None
     if display == "month":

@@ -187,10 +187,10 @@ def register_drilldown(page: PageSpec) -> None:
         rows = violations(services().engine, selection.filt, limit=UI_VIOLATION_ROWS)
         table = record_table(rows, DRILLDOWN, table_id=f"{page_id}-violations-grid")
         if len(rows) < UI_VIOLATION_ROWS:
-            return table
+            return as_json(table)
         note = html.P(f"Showing the newest {UI_VIOLATION_ROWS} failed checks; narrow the facilities or months to "
                       "see older ones, or use the API.", className="table-note")
-        return html.Div([note, table])
+        return as_json(html.Div([note, table]))
 
 
 def register_exports(page_id: str, *, with_channel: bool) -> None:
