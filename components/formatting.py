@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -152,6 +153,8 @@ def fmt_month(value: Any) -> str:
         return MISSING
     if isinstance(value, str):
         return value[:7]
+    if isinstance(value, date):  # dates, datetimes and pandas Timestamps format themselves
+        return value.strftime("%Y-%m")
     return pd.Timestamp(value).strftime("%Y-%m")
 
 
@@ -165,6 +168,8 @@ def fmt_datetime(value: Any) -> str:
     """A timestamp in UTC: '2026-11-29 14:00 UTC' (naive values are taken as UTC)."""
     if is_missing(value):
         return MISSING
+    if type(value) is datetime:  # what the database gives: no pandas Timestamp needed
+        return (value if value.tzinfo is None else value.astimezone(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     ts = pd.Timestamp(value)
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
     return ts.strftime("%Y-%m-%d %H:%M UTC")

@@ -119,21 +119,22 @@ def totals_table(frame: pd.DataFrame, columns: Sequence[Column], *, table_id: st
 def record_table(frame: pd.DataFrame, columns: Sequence[Column], *, table_id: str, page_size: int = 25
                  ) -> html.Div:
     """Record-level rows (the violations drill-down): check types and severities in words."""
-    rows = []
-    for record in frame.to_dict("records"):
-        row: dict[str, Any] = {"label": record.get("facility_name") or f"Facility {record.get('facility_id')}"}
-        for column in columns:
-            value = record.get(column.name)
+    names = frame["facility_name"].tolist() if "facility_name" in frame else [None] * len(frame)
+    ids = frame["facility_id"].tolist() if "facility_id" in frame else [None] * len(frame)
+    rows: list[dict[str, Any]] = [{"label": name or f"Facility {fid}"} for name, fid in zip(names, ids, strict=True)]
+    for column in columns:  # column by column: one list per column instead of a dict per row from pandas
+        values = frame[column.name].tolist() if column.name in frame else [None] * len(frame)
+        name, text_key, state_key = column.name, f"{column.name}{TEXT_SUFFIX}", f"{column.name}{STATE_SUFFIX}"
+        for row, value in zip(rows, values, strict=True):
             if column.name == "check_type" and isinstance(value, str):
                 text = theme.check_type_label(value)
             elif column.name == "severity" and isinstance(value, str):
                 text = theme.SEVERITY_LABELS.get(value, value)
             else:
                 text = "" if is_missing(value) else fmt_value(value, column.display)
-            row[column.name] = _raw(value, column.display)
-            row[f"{column.name}{TEXT_SUFFIX}"] = text
-            row[f"{column.name}{STATE_SUFFIX}"] = "point"
-        rows.append(row)
+            row[name] = _raw(value, column.display)
+            row[text_key] = text
+            row[state_key] = "point"
     shown = [c for c in columns if c.name not in ("facility_id", "facility_name")]
     return html.Div(_grid(rows, column_defs(shown), table_id=table_id, page_size=page_size), className="table-card")
 

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import numpy as np
@@ -62,6 +62,8 @@ def test_months_and_timestamps():
     assert f.fmt_datetime(datetime(2026, 11, 29, 14, 0, tzinfo=UTC)) == "2026-11-29 14:00 UTC"
     assert f.fmt_datetime(pd.Timestamp("2026-11-29 09:00", tz="America/New_York")) == "2026-11-29 14:00 UTC"
     assert f.fmt_datetime(datetime(2026, 11, 29, 14, 0)) == "2026-11-29 14:00 UTC"
+    assert f.fmt_datetime(datetime(2026, 11, 29, 9, 0, tzinfo=timezone(timedelta(hours=-5)))) == "2026-11-29 14:00 UTC"
+    assert f.fmt_month(date(2026, 11, 1)) == f.fmt_month(np.datetime64("2026-11-05")) == "2026-11"
 
 
 def test_fmt_value_dispatches_by_kind():
