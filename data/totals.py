@@ -34,6 +34,7 @@ from data.contract import (
     USED,
     Shown,
     Status,
+    as_floats,
     shown,
 )
 from data.masking import SUPPRESSED, MaskResult, previous_row_positions, suppressed_matrix
@@ -224,8 +225,7 @@ def row_bounds(
         if col.name not in hidden:
             continue
         gone = hidden[col.name]
-        value = values(col.name) if values is not None else pd.to_numeric(
-            frame[col.name], errors="coerce").astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        value = values(col.name) if values is not None else as_floats(frame[col.name])
         floor = 1.0 if col.kind is Kind.COUNT else col.limits[0]
         ceiling = col.limits[1]
         if col.kind is Kind.COUNT and threshold is not None and col.name not in grouped:
@@ -290,13 +290,7 @@ class RowState:
         """The column as floats (NaN where missing); shared: callers never change it."""
         values = self._values.get(name)
         if values is None:
-            column = self.frame[name]
-            if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-                values = column.to_numpy(dtype=np.float64, na_value=np.nan)  # counts (Int64) and rates: directly
-            else:  # money (Decimal objects)
-                values = pd.to_numeric(column, errors="coerce").astype("Float64").to_numpy(
-                    dtype=np.float64, na_value=np.nan)
-            self._values[name] = values
+            values = self._values[name] = as_floats(self.frame[name])
         return values
 
     def previous(self) -> np.ndarray:
@@ -466,8 +460,7 @@ class _Aggregator:
                           np.where(left, Status.SUPPRESSED.value, Status.UNDEFINED.value)).astype(object)
         excluded = self._count(out_rows if cells is None else cells)
         exact = ~left & defined
-        numeric = pd.to_numeric(value, errors="coerce").astype("Float64").to_numpy(dtype=np.float64,
-                                                                                   na_value=np.nan)
+        numeric = as_floats(value)
         low = np.where(exact, numeric, low)
         high = np.where(exact, numeric, high)
         return {
