@@ -45,10 +45,10 @@ def fetch_dataset(
     with gc_paused(), psycopg_connection(engine) as conn, conn.cursor(binary=True) as cur:
         # One row of column arrays: psycopg decodes each array in C (a 36k-row view in a quarter of the CPU that
         # 36k row tuples took) while PostgreSQL still filters and orders the rows as the query file says.
-        cur.execute(_as_column_arrays(sql, dataset_columns(dataset)), params)
-        arrays = cur.fetchone()
-        columns = [a if a is not None else [] for a in arrays]  # no rows: null arrays
-        if not _in_grain_order(columns[0], columns[1]):
+        names = dataset_columns(dataset)
+        cur.execute(_as_column_arrays(sql, names), params)
+        columns = [a if a is not None else [] for a in cur.fetchone()]  # no rows: null arrays
+        if not _in_grain_order(columns[names.index("facility_id")], columns[names.index("month")]):
             # An aggregate reads its sorted subquery in order unless PostgreSQL splits it into partial aggregates
             # (never for array_agg on PostgreSQL 15); should that change, the rows are read one by one.
             cur.execute(sql, params)
@@ -57,7 +57,8 @@ def fetch_dataset(
 
 
 def _as_column_arrays(query: str, columns: Sequence[str]) -> pgsql.Composed:
-    """`select array_agg(a), array_agg(b), ... from (<query>) rows`: the query's rows as one array per column."""
+    """`select array_agg(a), array_agg(b), ... from (<query>) as query_rows`: the query's rows as one array per
+    column (identifiers quoted; the query is a file of sql/queries, its values bound as parameters)."""
     arrays = pgsql.SQL(", ").join(pgsql.SQL("array_agg({})").format(pgsql.Identifier(c)) for c in columns)
     return pgsql.SQL("select {} from ({}) as query_rows").format(arrays, pgsql.SQL(query))
 
