@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from data.framepickle import frame_state, restore_frame
 from data.specs import Column, DatasetSpec, Group, Kind
 
 SUPPRESSED = "suppressed"
@@ -48,6 +50,15 @@ class MaskResult:
 
     frame: pd.DataFrame
     suppressed_cells: int
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Cached (pickled) with its money columns as text: data/framepickle.py."""
+        return _unpickle_mask_result, (*frame_state(self.frame), self.suppressed_cells)
+
+
+def _unpickle_mask_result(rest: pd.DataFrame, texts: dict[str, str], order: list[str], suppressed_cells: int
+                          ) -> MaskResult:
+    return MaskResult(restore_frame(rest, texts, order), suppressed_cells)
 
 
 def mask(df: pd.DataFrame, spec: DatasetSpec, policy: MaskPolicy) -> MaskResult:
