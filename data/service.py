@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
@@ -65,6 +66,7 @@ class AnalyticsService:
         self.request_memo = request_memo or (lambda: None)
         self._released: dict[tuple[str, int], int] = {}
         self._last_built: dict[tuple[str, str], int] = {}
+        self._names: dict[tuple[str, str], dict[int, str]] = {}
 
     def versions(self, datasets: Sequence[str], *, unmasked: bool = False) -> tuple[int, ...]:
         """The data version each dataset is read at: the current one for unmasked data; for masked data the one
@@ -156,6 +158,17 @@ class AnalyticsService:
         versions = ".".join(map(str, self._current(DATASET_NAMES)))
         return self.cache.get_or_compute(("facilities", versions), lambda: facilities(self.engine))
 
+    def facility_names(self) -> dict[int, str]:
+        """Facility id -> name, built once per data version (every selection names its rows)."""
+        versions = ".".join(map(str, self._current(DATASET_NAMES)))
+        key = ("facility-names", versions)
+        names = self._names.get(key)
+        if names is None:
+            frame = self.facilities()
+            names = dict(zip(frame["id"].tolist(), frame["name"].tolist(), strict=True))
+            self._names = {key: names}
+        return names
+
     def as_of(self, *, unmasked: bool = False) -> dict[str, datetime | None]:
         """When each view's data is from: its store holds every change captured up to then (data/live.py)."""
         versions = ".".join(map(str, self.versions(DATASET_NAMES, unmasked=unmasked)))
@@ -170,15 +183,16 @@ class AnalyticsService:
         if memo is not None and key in memo:
             return memo[key]
         frame = self.masked_view(dataset, unmasked=unmasked, version=key[-1][0]).frame
-        keep = frame["facility_id"].isin(filt.facility_ids) & frame["month"].between(
-            pd.Timestamp(filt.start), pd.Timestamp(filt.end)
-        )
+        months = frame["month"].to_numpy()
+        keep = (np.isin(frame["facility_id"].to_numpy(), filt.facility_ids)
+                & (months >= np.datetime64(filt.start)) & (months <= np.datetime64(filt.end)))
         if filt.channel is not None and "channel" in frame:
-            keep &= frame["channel"] == filt.channel
-        rows = frame.loc[keep].reset_index(drop=True)
-        names = self.facilities().set_index("id")["name"]
-        rows.insert(1, "facility_name", rows["facility_id"].map(names).astype(object))
-        suppressed_cells = int(rows[SUPPRESSED].map(len).sum()) if len(rows) else 0
+            keep &= (frame["channel"] == filt.channel).to_numpy()
+        rows = frame.take(np.flatnonzero(keep)).reset_index(drop=True)
+        names = self.facility_names()
+        labels = [names.get(i, np.nan) for i in rows["facility_id"].tolist()]
+        rows.insert(1, "facility_name", np.array(labels, dtype=object))
+        suppressed_cells = sum(map(len, rows[SUPPRESSED].tolist()))
         selection = Selection(dataset, rows, suppressed_cells, self.as_of(unmasked=unmasked).get(dataset))
         if memo is not None:
             memo[key] = selection
