@@ -66,7 +66,6 @@ class AnalyticsService:
         self.request_memo = request_memo or (lambda: None)
         self._released: dict[tuple[str, int], int] = {}
         self._last_built: dict[tuple[str, str], int] = {}
-        self._names: dict[tuple[str, str], dict[int, str]] = {}
 
     def versions(self, datasets: Sequence[str], *, unmasked: bool = False) -> tuple[int, ...]:
         """The data version each dataset is read at: the current one for unmasked data; for masked data the one
@@ -158,17 +157,6 @@ class AnalyticsService:
         versions = ".".join(map(str, self._current(DATASET_NAMES)))
         return self.cache.get_or_compute(("facilities", versions), lambda: facilities(self.engine))
 
-    def facility_names(self) -> dict[int, str]:
-        """Facility id -> name, built once per data version (every selection names its rows)."""
-        versions = ".".join(map(str, self._current(DATASET_NAMES)))
-        key = ("facility-names", versions)
-        names = self._names.get(key)
-        if names is None:
-            frame = self.facilities()
-            names = dict(zip(frame["id"].tolist(), frame["name"].tolist(), strict=True))
-            self._names = {key: names}
-        return names
-
     def as_of(self, *, unmasked: bool = False) -> dict[str, datetime | None]:
         """When each view's data is from: its store holds every change captured up to then (data/live.py)."""
         versions = ".".join(map(str, self.versions(DATASET_NAMES, unmasked=unmasked)))
@@ -189,7 +177,8 @@ class AnalyticsService:
         if filt.channel is not None and "channel" in frame:
             keep &= (frame["channel"] == filt.channel).to_numpy()
         rows = frame.take(np.flatnonzero(keep)).reset_index(drop=True)
-        names = self.facility_names()
+        facilities = self.facilities()
+        names = dict(zip(facilities["id"].tolist(), facilities["name"].tolist(), strict=True))
         labels = [names.get(i, np.nan) for i in rows["facility_id"].tolist()]
         rows.insert(1, "facility_name", np.array(labels, dtype=object))
         suppressed_cells = sum(map(len, rows[SUPPRESSED].tolist()))

@@ -81,7 +81,7 @@ def register_chart_page(module: str, page: PageSpec) -> None:
             selection = select(raw_filters(facility_ids, start, end, channel_value), page_id=page_id,
                                with_channel=page.with_channel, unmasked=unmasked)
         except (AuthError, FilterError) as exc:
-            blank = on_screen([to_plotly_json(empty_figure(c.title, str(exc), hint=None)) for c in page.charts])
+            blank = on_screen([as_json(empty_figure(c.title, str(exc), hint=None)) for c in page.charts])
             return (*blank, *([None] if page.table else []), empty_state(str(exc), hint=None), no_update, no_update,
                     no_update)
         frames, figures = page_totals(page, selection.filt, unmasked=selection.unmasked)
@@ -118,10 +118,6 @@ def on_screen(figures: list[dict[str, Any]]) -> list[Any]:
     return [t.figure for t in texts] + [part for t in texts for part in (t.subtitle, t.table, t.summary)]
 
 
-def to_plotly_json(figure: go.Figure) -> dict[str, Any]:
-    return as_json(figure)
-
-
 def body(page: PageSpec, selection: Selection) -> list[Any]:
     """The report button, a card per chart (with its definition and export menu; charts listing facilities and a
     lone last chart span the row), the table and drill-down."""
@@ -149,7 +145,7 @@ def page_totals(page: PageSpec, filt: DataFilter, *, unmasked: bool = False
 
     def build() -> list[dict[str, Any]]:
         figures = page.figures(frames, analytics.policy.threshold).values()
-        return [to_plotly_json(figure) for figure in figures]
+        return [as_json(figure) for figure in figures]
 
     figures = analytics.remember(("figures", page.page_id), filt, build, unmasked=unmasked, datasets=(page.dataset,))
     return frames, figures

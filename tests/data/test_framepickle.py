@@ -19,6 +19,8 @@ def test_a_mask_result_comes_back_from_the_cache_exactly_with_its_decimals():
         "suppressed": pd.Series([[], ["revenue"], [], [], ["rate"], []], dtype=object),
     })
     result = MaskResult(frame, 2)
+    _, (rest, texts, _order, _cells) = result.__reduce__()
+    assert list(texts) == ["revenue"] and "revenue" not in rest  # the money travels as one string
     back = pickle.loads(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
     pd.testing.assert_frame_equal(back.frame, frame)
     assert back.suppressed_cells == 2

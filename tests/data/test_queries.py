@@ -89,3 +89,13 @@ def test_column_arrays_are_used_only_in_the_grain_order_the_query_files_ask_for(
     assert not _in_grain_order([1, 1, 2, 1], months)
     assert not _in_grain_order([1, 1, 1, 2], [date(2026, 1, 1), date(2026, 2, 1), date(2026, 1, 1), date(2026, 1, 1)])
     assert _in_grain_order([], [])
+
+
+def test_rows_are_read_one_by_one_when_the_column_arrays_are_out_of_grain_order(seeded_engine, monkeypatch):
+    """The fallback of fetch_dataset: the same frame, read row by row."""
+    import data.queries as queries
+
+    arrays = {name: fetch_dataset(seeded_engine, name) for name in ("outreach", "revenue")}
+    monkeypatch.setattr(queries, "_in_grain_order", lambda facility_ids, months: False)
+    for name, expected in arrays.items():
+        pd.testing.assert_frame_equal(fetch_dataset(seeded_engine, name), expected)
