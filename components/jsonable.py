@@ -30,7 +30,7 @@ OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 def _default(obj: Any) -> Any:
     """What orjson cannot encode itself, as something it can (its `default` hook; called again on the result)."""
     if isinstance(obj, Component):
-        return obj.to_plotly_json()
+        return component_json(obj)
     if isinstance(obj, BaseFigure):
         return {"data": obj._data, "layout": obj._layout}
     if isinstance(obj, Decimal):
@@ -44,6 +44,24 @@ def _default(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):  # an array of objects (strings, None)
         return obj.tolist()
     raise TypeError(f"cannot encode {type(obj).__name__} as JSON")
+
+
+# Per component class: its prop names and wildcard prefixes (data-, aria-), as Dash sets them on every instance.
+_PROPS: dict[type, tuple[frozenset[str], tuple[str, ...]]] = {}
+
+
+def component_json(component: Component) -> dict[str, Any]:
+    """`component.to_plotly_json()`, from the attributes the component was given rather than by asking for each of
+    its possible props (`hasattr` on every one of an html element's twenty-odd names): a data table of a thousand
+    cells was ten milliseconds of a cold callback. tests/components/test_jsonable.py checks it against Dash's own
+    for every component class the app uses."""
+    kind = type(component)
+    known = _PROPS.get(kind)
+    if known is None:
+        known = _PROPS[kind] = (frozenset(component._prop_names), tuple(component._valid_wildcard_attributes))
+    names, wildcards = known
+    props = {k: v for k, v in vars(component).items() if k in names or (wildcards and k.startswith(wildcards))}
+    return {"props": props, "type": component._type, "namespace": component._namespace}
 
 
 def json_bytes(obj: Any) -> bytes:

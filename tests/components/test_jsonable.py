@@ -3,16 +3,20 @@ every page, the by-facility tables and the charts' texts, over data with hidden,
 
 from __future__ import annotations
 
+import inspect
 import json
 import random
 from typing import Any
 
+import dash_ag_grid as dag
 import pytest
+from dash import dcc, html
+from dash.development.base_component import Component
 from plotly.io.json import to_json_plotly
 
 from components.describe import chart_text
 from components.figures import PARTIAL_TRACE, SUPPRESSED_TRACE, marked_traces
-from components.jsonable import as_json
+from components.jsonable import as_json, component_json
 from components.layout import empty_state, freshness_banner
 from components.registry import PAGES
 from components.tables import totals_table
@@ -65,3 +69,27 @@ def test_what_a_page_sends_encodes_as_plotly_encodes_it(page, seed):
     sent += [empty_state(), freshness_banner(None)]
     for obj in sent:
         assert as_json(obj) == plotly_json(obj)
+
+
+def _component_classes() -> list[type]:
+    classes = []
+    for module in (html, dcc, dag):
+        classes += [c for c in vars(module).values() if inspect.isclass(c) and issubclass(c, Component)
+                    and c is not Component]
+    return classes
+
+
+@pytest.mark.parametrize("kind", _component_classes(), ids=lambda c: f"{c._namespace}.{c._type}")
+def test_components_encode_as_dash_encodes_them(kind):
+    """component_json reads what a component was given; Dash asks for each possible prop: the same dict."""
+    probe = kind(id="probe", **({"href": "/"} if kind is dcc.Link else {}))
+    wildcards = probe._valid_wildcard_attributes
+    given: dict[str, Any] = {"id": "c", "className": None} if "className" in probe._prop_names else {"id": "c"}
+    if "children" in probe._prop_names:
+        given["children"] = [html.Span("x", **{"aria-hidden": "true"}), "text", None]
+    if kind is dcc.Link:
+        given["href"] = "/"
+    given.update({f"{w}x": "1" for w in wildcards})
+    component = kind(**given)
+    assert component_json(component) == component.to_plotly_json()
+    assert as_json(component) == plotly_json(component)
