@@ -165,6 +165,20 @@ class FieldView:
                 out.append(fmt_value(value, self.column.display))
         return out
 
+    def take(self, positions: np.ndarray) -> FieldView:
+        """The rows at `positions`, in that order; a position of -1 gives a row without data (undefined, built from
+        no rows), as a month missing from a series is."""
+        present = positions >= 0
+        at = np.where(present, positions, 0)
+
+        def pick(values: np.ndarray, missing: Any) -> np.ndarray:
+            return np.where(present, values[at], missing) if len(values) else np.full(len(positions), missing)
+
+        return FieldView(column=self.column, values=pick(self.values, np.nan),
+                         shown=pick(self.shown, Shown.UNDEFINED.value).astype(object),
+                         low=pick(self.low, np.nan), high=pick(self.high, np.nan), used=pick(self.used, 0),
+                         rows=pick(self.rows, 0))
+
     def text(self, i: int) -> str:
         """The value as a person reads it: '12.5%', '21.0% to 70.3%', 'at least 1,401', 'hidden', '—'."""
         return self.texts[i]

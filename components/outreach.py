@@ -28,7 +28,7 @@ from components.figures import (
     new_figure,
     value_headroom,
 )
-from components.formatting import D3_TICK, fmt_month, hidden_note
+from components.formatting import D3_TICK, hidden_note
 from data.contract import Shown
 from data.specs import OUTREACH
 
@@ -78,18 +78,17 @@ def volume_by_channel_month(by_month_channel: pd.DataFrame, *, threshold: int,
         return empty_figure(title)
     months = month_categories(by_month_channel["month"])
     column = OUTREACH.column("sent")
+    sent = field_view(by_month_channel.reset_index(drop=True), column)
+    # Each row's place among the months (they run without a gap from the first month to the last).
+    month = by_month_channel["month"].to_numpy().astype("datetime64[M]").astype(np.int64)
+    month -= month.min()
+    channels = by_month_channel["channel"].to_numpy(dtype=object)
     layers = []
-    for channel in channel_order(by_month_channel["channel"]):
-        part = by_month_channel[by_month_channel["channel"] == channel].copy()
-        part["label"] = part["month"].map(fmt_month)
-        full = part.set_index("label").reindex(months)
-        full["rows"] = full["rows"].fillna(0)
-        for suffix in ("__status",):
-            full[f"sent{suffix}"] = full[f"sent{suffix}"].fillna("undefined")
-        for suffix in ("__excluded", "__used"):
-            full[f"sent{suffix}"] = full[f"sent{suffix}"].fillna(0)
-        layers.append((field_view(full.reset_index(drop=True), column), theme.channel_label(channel),
-                       theme.channel_color(channel)))
+    for channel in channel_order(channels):
+        positions = np.full(len(months), -1)
+        rows = np.flatnonzero(channels == channel)
+        positions[month[rows]] = rows
+        layers.append((sent.take(positions), theme.channel_label(channel), theme.channel_color(channel)))
     fig = new_figure(title)
     add_stacked_bars(fig, months, layers, unit=FACILITIES, threshold=threshold, total_label="Messages sent")
     month_axis(fig, months)
@@ -112,6 +111,9 @@ def response_heatmap(by_facility_channel: pd.DataFrame, *, threshold: int,
     channels = channel_order(data["channel"])
     columns = [theme.channel_label(c) for c in channels]
     at = {(f, c): i for i, (f, c) in enumerate(zip(facility, data["channel"], strict=True))}
+    # Plain lists: reading numpy arrays one cell at a time cost more than the rest of the loop.
+    shown, values, partial = view.shown.tolist(), view.values.tolist(), view.partial.tolist()
+    texts, sent_texts = view.texts, sent.texts
     z, text, hover = [], [], []
     for f in facilities:
         z_row, text_row, hover_row = [], [], []
@@ -122,12 +124,10 @@ def response_heatmap(by_facility_channel: pd.DataFrame, *, threshold: int,
                 text_row.append("")
                 hover_row.append("no outreach")
                 continue
-            point = view.shown[i] == Shown.POINT
-            z_row.append(float(view.values[i]) if point else None)
-            text_row.append(view.text(i) + ("*" if view.partial[i] else "") if view.shown[i] != Shown.SUPPRESSED
-                            else "")
-            note = view.note(i, MONTHS, threshold)
-            hover_row.append(f"{view.text(i)}<br>Messages sent: {sent.text(i)}" + (f"<br>{note}" if note else ""))
+            z_row.append(float(values[i]) if shown[i] == Shown.POINT else None)
+            text_row.append(texts[i] + ("*" if partial[i] else "") if shown[i] != Shown.SUPPRESSED else "")
+            note = view.note(i, MONTHS, threshold) if shown[i] != Shown.POINT or partial[i] else ""
+            hover_row.append(f"{texts[i]}<br>Messages sent: {sent_texts[i]}" + (f"<br>{note}" if note else ""))
         z.append(z_row)
         text.append(text_row)
         hover.append(hover_row)

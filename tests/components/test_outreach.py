@@ -42,3 +42,13 @@ def test_heatmap_marks_hidden_cells_and_leaves_no_outreach_blank() -> None:
 
 def test_empty() -> None:
     assert is_empty(rates_by_channel(totals(OUTREACH, [], ["channel"]), threshold=K))
+
+
+def test_volume_leaves_a_gap_where_a_channel_or_every_channel_sent_nothing() -> None:
+    data = [*rows(), outreach_row(1, 3, "email", sent=60, responded=6, converted=1)]
+    fig = volume_by_channel_month(totals(OUTREACH, data, ["month", "channel"]), threshold=K)
+    bars = {t.name: t for t in fig.data if t.meta["role"] == "value"}
+    assert len(fig.layout.xaxis.categoryarray) == 4  # months 0 to 3, the two without messages included
+    assert list(bars["Email"].y) == [100.0, 50.0, None, 60.0]
+    assert list(bars["SMS"].y) == [40.0, None, None, None]
+    assert [c[0] for c in bars["SMS"].customdata] == ["40", "—", "—", "—"]
