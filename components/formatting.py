@@ -38,7 +38,28 @@ _EXACT_INTS = 2**53  # every whole float below this is exactly an int, and its s
 
 
 def _half_up(value: Any, decimals: int, *, scale: int = 1) -> Decimal:
-    """Round half away from zero in decimal, not binary (87.25 -> 87.3); a rounded zero has no sign."""
+    """Round half away from zero in decimal, not binary (87.25 -> 87.3); a rounded zero has no sign.
+
+    A float is rounded as its shortest decimal form (what `str` gives) would be. Most values are far from a tie:
+    for them the float product settles it without building Decimals (a thousand-row table formats thousands);
+    the rest, near a tie or too large for the float to be that close, take the exact decimal path.
+    """
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        scaled = abs(float(value) * scale * 10**decimals)
+        whole = math.floor(scaled)
+        if scaled < _FAST_LIMIT and abs(scaled - whole - 0.5) > _TIE_MARGIN:
+            rounded = whole + (scaled - whole > 0.5)
+            return Decimal(-rounded if value < 0 and rounded else rounded).scaleb(-decimals)
+    return _half_up_exact(value, decimals, scale=scale)
+
+
+# Below _FAST_LIMIT the float product is within 1e-6 of the exact decimal one (a few units in the last place), so
+# a fraction farther than _TIE_MARGIN from one half rounds the same way in both.
+_FAST_LIMIT = 1e9
+_TIE_MARGIN = 1e-6
+
+
+def _half_up_exact(value: Any, decimals: int, *, scale: int = 1) -> Decimal:
     number = value if isinstance(value, Decimal) else Decimal(str(float(value)))
     rounded = (number * scale).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     return abs(rounded) if rounded == 0 else rounded

@@ -4,6 +4,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from components import formatting as f
 
@@ -31,6 +33,21 @@ def test_integers_have_thousands_separators():
                                    2.0**53, 2.0**60, np.int64(2**40), np.float64(1234.0), np.float64(-0.5)])
 def test_whole_numbers_skip_decimal_rounding_but_read_the_same(value):
     assert f.fmt_int(value) == f"{f._half_up(value, 0):,f}"
+
+
+@given(value=st.one_of(st.floats(-1e12, 1e12), st.integers(-(10**12), 10**12),
+                       st.integers(-(10**6), 10**6).map(lambda n: n / 1000), st.integers(0, 10**5).map(lambda n: n / 10**5)),
+       decimals=st.integers(0, 3), scale=st.sampled_from([1, 100]))
+@example(value=0.0125, decimals=1, scale=100)  # '0.0125' in decimal, just below in binary: rounds up all the same
+@example(value=87.25, decimals=1, scale=1)
+@example(value=2.675, decimals=2, scale=1)
+@example(value=-0.05, decimals=1, scale=1)
+@example(value=-0.0004, decimals=1, scale=100)
+@example(value=999999999.95, decimals=1, scale=1)
+@example(value=np.float64(0.3333333333), decimals=1, scale=100)
+def test_rounding_without_decimals_agrees_with_the_exact_decimal_path(value, decimals, scale):
+    assert f._half_up(value, decimals, scale=scale) == f._half_up_exact(value, decimals, scale=scale)
+    assert str(f._half_up(value, decimals, scale=scale)) == str(f._half_up_exact(value, decimals, scale=scale))
 
 
 def test_percent():
