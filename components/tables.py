@@ -30,6 +30,8 @@ COMPLETE = "complete"  # the marker column of a totals table
 NUMERIC_DISPLAYS = frozenset({"int", "percent", "currency", "days", "score", "change"})
 PARTIAL_MARK = "◐"
 _IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+_NO_VALUE = frozenset({Shown.SUPPRESSED.value, Shown.UNDEFINED.value})  # cells whose raw value stays empty
+_LEFT_OUT = frozenset({"partial", Shown.RANGE.value, Shown.SUPPRESSED.value})  # cell states that make a row partial
 
 
 def _ref(key: str) -> str:
@@ -72,18 +74,20 @@ def totals_rows(frame: pd.DataFrame, columns: Sequence[Column], *, labels: Seque
     its state (point, partial, range, suppressed, undefined); `complete` says whether the row left anything out."""
     records: list[dict[str, Any]] = [{"label": label} for label in labels]
     left_out = [False] * len(records)
-    for column in columns:
+    for column in columns:  # column by column, from plain lists: a thousand-row table has thousands of cells
         view = field_view(frame, column)
         name, text_key, state_key = column.name, f"{column.name}{TEXT_SUFFIX}", f"{column.name}{STATE_SUFFIX}"
-        cells = zip(records, view.shown.tolist(), view.partial.tolist(), view.values.tolist(), view.low.tolist(),
-                    view.texts, strict=True)
-        for i, (record, shown, partial, value, low, text) in enumerate(cells):
-            state = "partial" if partial else shown
-            hidden = shown in (Shown.SUPPRESSED, Shown.UNDEFINED)
-            record[name] = None if hidden else _raw(low if shown == Shown.RANGE else value, column.display)
-            record[text_key] = "" if shown == Shown.UNDEFINED else text
-            record[state_key] = str(state)
-            left_out[i] = left_out[i] or state in ("partial", Shown.RANGE.value, Shown.SUPPRESSED.value)
+        display = column.display
+        shown = view.shown.tolist()
+        states = ["partial" if p else str(s) for s, p in zip(shown, view.partial.tolist(), strict=True)]
+        raws = [None if s in _NO_VALUE else _raw(low if s == Shown.RANGE else value, display)
+                for s, value, low in zip(shown, view.values.tolist(), view.low.tolist(), strict=True)]
+        texts = ["" if s == Shown.UNDEFINED else text for s, text in zip(shown, view.texts, strict=True)]
+        for record, raw, text, state in zip(records, raws, texts, states, strict=True):
+            record[name] = raw
+            record[text_key] = text
+            record[state_key] = state
+        left_out = [out or state in _LEFT_OUT for out, state in zip(left_out, states, strict=True)]
     for record, partial in zip(records, left_out, strict=True):
         record[COMPLETE] = f"{PARTIAL_MARK} partial" if partial else "yes"
     return records
