@@ -13,6 +13,7 @@ Every builder reads a totals frame (data.totals.aggregate_published) through `Fi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -189,7 +190,7 @@ class FieldView:
 
     def _bound_texts(self, low: Any, high: Any) -> tuple[str, str]:
         display = self.column.display
-        return fmt_value(low, display), fmt_value(high, display) if np.isfinite(high) else ""
+        return fmt_value(low, display), fmt_value(high, display) if math.isfinite(high) else ""
 
     def note(self, i: int, unit: Unit, threshold: int) -> str:
         """The hover sentence for row i: what was hidden or left out, in plain words (empty when nothing was)."""
