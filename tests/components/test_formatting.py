@@ -36,7 +36,8 @@ def test_whole_numbers_skip_decimal_rounding_but_read_the_same(value):
 
 
 @given(value=st.one_of(st.floats(-1e12, 1e12), st.integers(-(10**12), 10**12),
-                       st.integers(-(10**6), 10**6).map(lambda n: n / 1000), st.integers(0, 10**5).map(lambda n: n / 10**5)),
+                       st.integers(-(10**6), 10**6).map(lambda n: n / 1000),
+                       st.integers(0, 10**5).map(lambda n: n / 10**5)),
        decimals=st.integers(0, 3), scale=st.sampled_from([1, 100]))
 @example(value=0.0125, decimals=1, scale=100)  # '0.0125' in decimal, just below in binary: rounds up all the same
 @example(value=87.25, decimals=1, scale=1)

@@ -16,7 +16,16 @@ from hypothesis import strategies as st
 from data.contract import ROWS, Shown, Status, bounds, detail_columns, shown, status
 from data.masking import SUPPRESSED, MaskPolicy, mask
 from data.specs import COMPLIANCE, DATASETS, OUTREACH, PIPELINE, REVENUE, Aggregation, DatasetSpec
-from data.totals import EXCLUDED_CELLS, KPI_FIELDS, PARTIAL, aggregate_published, is_rate, kpi_totals, row_state
+from data.totals import (
+    EXCLUDED_CELLS,
+    KPI_FIELDS,
+    PARTIAL,
+    _group_codes,
+    aggregate_published,
+    is_rate,
+    kpi_totals,
+    row_state,
+)
 
 K5 = MaskPolicy(threshold=5)
 MONTHS = [pd.Timestamp(2024, m, 1) for m in range(1, 8)]
@@ -620,3 +629,16 @@ def test_property_a_shared_row_state_gives_the_same_totals(data: st.DataObject, 
                                       aggregate_published(df, by, spec, threshold=k))
     with pytest.raises(ValueError, match="RowState"):
         aggregate_published(df.copy(), [], spec, threshold=k, rows=rows)
+
+
+@pytest.mark.parametrize("keys", [
+    {"month": pd.to_datetime(["2026-03-01", "2026-01-01", "2026-03-01", "2026-02-01"])},
+    {"month": pd.to_datetime(["2026-03-01", None, "2026-01-01", None])},  # a gap: numbered by pandas, NaT last
+    {"facility_id": np.array([7, 3, 7, 12], dtype=np.int64)},
+    {"channel": np.array(["sms", "email", "sms", "phone"], dtype=object)},
+    {"facility_id": np.array([7, 3, 7, 3]), "channel": np.array(["sms", "email", "email", "email"], dtype=object)},
+])
+def test_group_numbers_are_those_pandas_gives(keys):
+    frame = pd.DataFrame(keys)
+    expected = frame.groupby(list(keys), sort=True, dropna=False).ngroup().to_numpy(dtype=np.int64)
+    assert _group_codes(frame, list(keys)).tolist() == expected.tolist()
