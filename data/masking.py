@@ -225,24 +225,34 @@ def _growth_hidden(col: Column, hidden: dict[str, np.ndarray], prev_pos: np.ndar
 
 
 def _masked_frame(df: pd.DataFrame, spec: DatasetSpec, hidden: dict[str, np.ndarray]) -> pd.DataFrame:
-    out = df.copy()
-    for col in spec.fields:
-        if col.name not in hidden:
-            continue
-        h = hidden[col.name]
-        source = df[col.name]
-        if col.kind is Kind.COUNT:
-            out[col.name] = pd.to_numeric(source).astype("Int64").mask(h)
+    """The input's columns with hidden cells blanked, plus `suppressed`; built in one go, column by column."""
+    columns: dict[str, Any] = {}
+    for name in df.columns:
+        source = df[name]
+        h = hidden.get(name)
+        col = spec.column(name) if h is not None else None
+        if col is None:
+            columns[name] = source
+        elif col.kind is Kind.COUNT:
+            columns[name] = _masked_counts(source, h)
         elif col.kind is Kind.MONEY:
             values = source.to_numpy(dtype=object, copy=True)
             values[pd.isna(values) | h] = None
-            out[col.name] = pd.Series(values, index=df.index, dtype=object)
+            columns[name] = values
         else:
             values = pd.to_numeric(source).to_numpy(dtype="float64", na_value=np.nan, copy=True)
             values[h] = np.nan
-            out[col.name] = pd.Series(values, index=df.index, dtype="float64")
-    out[SUPPRESSED] = _suppressed_lists(spec.value_columns, hidden, len(df), df.index)
-    return out
+            columns[name] = values
+    columns[SUPPRESSED] = _suppressed_lists(spec.value_columns, hidden, len(df), df.index)
+    return pd.DataFrame(columns, index=df.index)
+
+
+def _masked_counts(source: pd.Series, hidden: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Counts as nullable integers, NA where hidden. Plain int64 counts (what the database gives) go straight into
+    the array; anything else (counts a previous masking left NA, floats) the way pandas converts them."""
+    if source.dtype == np.int64:
+        return pd.arrays.IntegerArray(source.to_numpy(copy=True), hidden.copy())
+    return pd.to_numeric(source).astype("Int64").mask(hidden).array
 
 
 def _suppressed_lists(columns: tuple[str, ...], hidden: dict[str, np.ndarray], n: int, index: pd.Index) -> pd.Series:
