@@ -21,6 +21,7 @@ from data.masking import (
     SUPPRESSED,
     MaskPolicy,
     MaskResult,
+    _previous_row_positions_by_merge,
     mask,
     previous_row_positions,
     suppressed_matrix,
@@ -409,6 +410,31 @@ def test_previous_row_positions_use_calendar_months_within_a_series() -> None:
     dec.loc[0, "month"] = pd.Timestamp(2024, 12, 1)
     both = pd.concat([df, dec], ignore_index=True)
     assert previous_row_positions(both, OUTREACH).tolist() == [-1, -1, 1, 4, -1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(cells=st.lists(st.tuples(st.integers(1, 4), st.sampled_from(["email", "sms", "phone"]), st.integers(0, 30)),
+                      max_size=60, unique=True),
+       gaps=st.lists(st.integers(0, 59), max_size=3), seed=st.integers(0, 10**6))
+def test_previous_row_positions_agree_with_the_merge_they_replaced(cells, gaps, seed) -> None:
+    """The numpy numbering gives what the pandas merge gave, in any row order; rows without a month or a series key
+    (which it does not number) go to the merge."""
+    rows = [outreach_row(f, 0, c, sent=9, responded=1, converted=0) for f, c, _ in cells]
+    df = frame(OUTREACH, rows).assign(month=[pd.Timestamp(2023, 1, 1) + pd.DateOffset(months=m) for _, _, m in cells])
+    df = df.sample(frac=1, random_state=seed).reset_index(drop=True)
+    assert previous_row_positions(df, OUTREACH).tolist() == _previous_row_positions_by_merge(df, OUTREACH).tolist()
+    if len(df) and gaps:
+        holes = df.astype({"month": object, "channel": object})
+        for i in gaps:
+            holes.loc[i % len(df), "month" if i % 2 else "channel"] = None
+        assert _outcome(previous_row_positions, holes) == _outcome(_previous_row_positions_by_merge, holes)
+
+
+def _outcome(positions: Any, df: pd.DataFrame) -> Any:
+    try:
+        return positions(df, OUTREACH).tolist()
+    except ValueError as exc:  # rows that became duplicates once a key was blanked: refused alike
+        return str(exc)
 
 
 def test_duplicate_grain_rows_are_refused_when_growth_needs_them() -> None:
