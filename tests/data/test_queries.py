@@ -3,11 +3,12 @@ import re
 from datetime import date
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 
 from data.engine import psycopg_connection
 from data.filters import DataFilter
-from data.queries import _in_grain_order, dataset_columns, facilities, fetch_dataset
+from data.queries import _in_grain_order, _unpacked, dataset_columns, facilities, fetch_dataset
 from data.sqlfiles import read_sql
 
 
@@ -99,3 +100,20 @@ def test_rows_are_read_one_by_one_when_the_column_arrays_are_out_of_grain_order(
     monkeypatch.setattr(queries, "_in_grain_order", lambda facility_ids, months: False)
     for name, expected in arrays.items():
         pd.testing.assert_frame_equal(fetch_dataset(seeded_engine, name), expected)
+
+
+def test_a_packed_column_that_comes_back_short_sends_the_read_row_by_row():
+    """string_agg drops nulls, and a label holding the separator splits in two: either way the column's length
+    differs from the row count, and fetch_dataset reads the rows one by one instead of misaligning them."""
+    def packed(count, *, channels="email\x1fsms", sent=(3, 4)):
+        return (count, np.array([1, 2], ">i8").tobytes(), np.array([0, 31], ">i4").tobytes(), channels,
+                np.array(sent, ">i8").tobytes(), np.array([1, 2], ">i8").tobytes(), np.array([0, 1], ">i8").tobytes(),
+                np.array([0.5, np.nan], ">f8").tobytes(), np.array([0.0, 0.25], ">f8").tobytes())
+
+    good = _unpacked("outreach", packed(2))
+    assert good["channel"].tolist() == ["email", "sms"] and good["sent"].tolist() == [3, 4]
+    assert good["month"].astype("datetime64[D]").astype(str).tolist() == ["1970-01-01", "1970-02-01"]
+    assert np.isnan(good["response_rate"][1]) and good["conversion_rate"].tolist() == [0.0, 0.25]
+    assert _unpacked("outreach", packed(2, channels="email\x1fs\x1fms")) is None
+    assert _unpacked("outreach", packed(2, sent=(3,))) is None
+    assert _unpacked("outreach", packed(0, channels=None, sent=())) is None  # every column must be empty too
