@@ -8,11 +8,12 @@ import json
 from typing import Any
 
 import plotly.graph_objects as go
+import pytest
 from dash import dcc, html
 from plotly.io.json import to_json_plotly
 
 from components import theme
-from components.describe import ON_SCREEN_TOP_MARGIN, chart_text, plain_text, rich_text
+from components.describe import ON_SCREEN_TOP_MARGIN, cell, chart_text, plain_text, rich_text
 from components.figures import LEGEND_RANKS, empty_figure, wrap_label
 from components.outreach import volume_by_channel_month
 from components.pipeline import funnel
@@ -34,6 +35,18 @@ def revenue_rows() -> list[dict]:
             revenue_row(3, 0, placements=2, invoices=2, revenue="5000.00")]
 
 
+def kids(node: Any) -> Any:
+    """The children of a Dash component or of its JSON (the data tables' rows and cells are written as JSON)."""
+    return node["props"]["children"] if isinstance(node, dict) else node.children
+
+
+def table_cells(table: Any) -> tuple[list[str], dict[str, list[str]]]:
+    """A data table's header and, per row label, its cells."""
+    _, head, body = kids(kids(table))
+    header = [kids(th) for th in kids(kids(head))]
+    return header, {kids(row_cells[0]): [kids(td) for td in row_cells[1:]] for row_cells in map(kids, kids(body))}
+
+
 def texts(component: Any) -> list[str]:
     found: list[str] = []
 
@@ -43,8 +56,8 @@ def texts(component: Any) -> list[str]:
         elif isinstance(node, list | tuple):
             for child in node:
                 walk(child)
-        elif hasattr(node, "children"):
-            walk(node.children)
+        elif isinstance(node, dict) or hasattr(node, "children"):
+            walk(kids(node))
 
     walk(component)
     return found
@@ -65,12 +78,10 @@ def test_the_data_table_lists_every_value_as_the_hover_writes_it() -> None:
     fig = as_json(revenue_by_facility(totals(REVENUE, revenue_rows(), FACILITY), threshold=K))
     table = chart_text(fig).table
     assert isinstance(table, html.Div) and getattr(table, "aria-label") == "Revenue by facility: data table"
-    rows = table.children.children[2].children
-    cells = {row.children[0].children: [td.children for td in row.children[1:]] for row in rows}
+    head, cells = table_cells(table)
     # South left its hidden January out: the table says so in words, as the dotted bar does.
     assert cells["South"] == ["$717,554,123.00 (partial)"] and cells["North"] == ["$270,000.50"]
     assert cells["East"] == ["hidden"]  # a hidden value is in the table too, in words
-    head = [th.children for th in table.children.children[1].children.children]
     assert head == ["Facility", "Revenue"]
 
 
@@ -89,9 +100,8 @@ def test_stacked_and_grouped_charts_get_one_column_per_series() -> None:
             outreach_row(1, 1, "email", sent=50, responded=12, converted=3)]
     fig = as_json(volume_by_channel_month(totals(OUTREACH, rows, ["month", "channel"]), threshold=K))
     table = chart_text(fig).table
-    head = [th.children for th in table.children.children[1].children.children]
+    head, body = table_cells(table)
     assert head == ["Month", "Email", "SMS"]
-    body = {r.children[0].children: [td.children for td in r.children[1:]] for r in table.children.children[2].children}
     assert body["2024-01"] == ["40", "hidden"]
 
 
@@ -150,3 +160,9 @@ def test_the_legend_order_is_the_same_whatever_marks_a_figure_needs() -> None:
     ranks = [t.legendrank for t in fig.data if t.meta and str(t.meta.get("role", "")).startswith(("suppressed", "key"))]
     assert ranks and all(r >= LEGEND_RANKS["suppressed"] for r in ranks)
     assert fig.layout.template.layout.legend.traceorder == "normal"
+
+
+@pytest.mark.parametrize(("tag", "children", "props"), [("Td", "12.5%", {}), ("Th", "North", {"scope": "row"}),
+                                                       ("Tr", [cell("Td", "x")], {})])
+def test_a_table_cell_is_the_json_of_its_html_component(tag, children, props) -> None:
+    assert cell(tag, children, **props) == getattr(html, tag)(children, **props).to_plotly_json()
