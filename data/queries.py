@@ -45,8 +45,8 @@ def fetch_dataset(
     with gc_paused(), psycopg_connection(engine) as conn, conn.cursor(binary=True) as cur:
         # One row holding each column packed whole (numbers as big-endian machine values, numpy reads them without
         # a Python object per cell; text joined; money as an array of Decimals), while PostgreSQL still filters
-        # and orders the rows as the query file says: the outreach view in 26 ms, against 44 as arrays of values
-        # and about three times that as row tuples.
+        # and orders the rows as the query file says: the outreach view's 35,400 rows in 28 ms, against 51 as
+        # arrays of values and about three times that as row tuples.
         cur.execute(_packed_columns(sql, dataset), params)
         data = _unpacked(dataset, cur.fetchone())
         if data is None or not _in_grain_order(data["facility_id"], data["month"]):
@@ -99,7 +99,7 @@ def _unpacked(dataset: str, row: Sequence[object]) -> dict[str, np.ndarray] | No
         elif kind in (Kind.DERIVED, Kind.GROWTH):
             column = np.frombuffer(value or b"", dtype=">f8").astype(np.float64)
         else:
-            column = np.array(value.split("\x1f") if value is not None else [], dtype=object)
+            column = np.array(value.split(_TEXT_SEPARATOR) if value is not None else [], dtype=object)
         if len(column) != count:
             return None
         data[name] = column

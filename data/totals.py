@@ -103,10 +103,11 @@ def aggregate_published(
 
 def _group_codes(frame: pd.DataFrame, by: list[str]) -> np.ndarray:
     """Each row's group number, groups numbered in key order (what `groupby(by, sort=True).ngroup()` gives). One
-    key of whole numbers or dates without gaps (a trend by month) is numbered by numpy, a fifth of pandas' time."""
-    if len(by) == 1 and frame[by[0]].dtype.kind in "iM":
+    key of whole numbers or of dates with none missing (a trend by month) is numbered by numpy, in a fifth of
+    pandas' time."""
+    if len(by) == 1:
         keys = frame[by[0]].to_numpy()
-        if keys.dtype.kind == "i" or not np.isnat(keys).any():
+        if keys.dtype.kind == "i" or (keys.dtype.kind == "M" and not np.isnat(keys).any()):
             return np.unique(keys, return_inverse=True)[1].reshape(-1).astype(np.int64)
     return frame.groupby(by, sort=True, dropna=False).ngroup().to_numpy(dtype=np.int64)
 
