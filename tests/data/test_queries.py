@@ -117,3 +117,13 @@ def test_a_packed_column_that_comes_back_short_sends_the_read_row_by_row():
     assert _unpacked("outreach", packed(2, channels="email\x1fs\x1fms")) is None
     assert _unpacked("outreach", packed(2, sent=(3,))) is None
     assert _unpacked("outreach", packed(0, channels=None, sent=())) is None  # every column must be empty too
+
+
+def test_view_reads_are_never_prepared_statements(empty_engine):
+    """psycopg prepares a statement on its sixth run on a connection, and the generic plan PostgreSQL then uses
+    cannot see which filters are null: the whole outreach view took 36 ms instead of 26 at 1M applications."""
+    for _ in range(8):
+        fetch_dataset(empty_engine, "outreach")
+    with psycopg_connection(empty_engine) as conn:
+        prepared = [r[0] for r in conn.execute("select statement from pg_prepared_statements")]
+    assert not [s for s in prepared if "outreach_kpis_materialized" in s]
