@@ -5,7 +5,7 @@ own with a dedicated connection. The first notification of a quiet period opens 
 the views announced within it are applied together and `on_batch` runs once if any store changed (the data
 generation bump). A sweep applies every view at start-up, after a reconnect and every `sweep_ms`, so a change whose
 notification was lost (dropped connection, restart) waits at most that long; it also forgets old batch records and
-vacuums the change queues.
+vacuums the change queues and the KPI stores.
 
 Any number of processes may listen. A batch takes its view's advisory lock, so each change is applied once; a process
 that finds the lock held keeps the view pending and tries again after the debounce, since the holder may have begun
@@ -24,7 +24,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import Engine
 
-from data.live import CHANNEL, BatchResult, apply_changes, prune_batches, vacuum_queues
+from data.live import CHANNEL, BatchResult, apply_changes, prune_batches, vacuum_live_tables
 from data.refresh import VIEWS
 
 log = logging.getLogger(__name__)
@@ -171,12 +171,15 @@ class LiveRefresher:
         return conn
 
     def _prune(self) -> None:
-        """Housekeeping at every sweep: forget old batch records and clear the queues' dead rows."""
+        """Housekeeping at every sweep: forget old batch records, clear the dead rows of the queues and stores."""
         try:
             prune_batches(self.engine)
-            vacuum_queues(self.engine)
         except Exception:
-            log.exception("could not prune old live batch records or vacuum the change queues")
+            log.exception("could not prune old live batch records")
+        try:
+            vacuum_live_tables(self.engine)
+        except Exception:
+            log.exception("could not vacuum the change queues and KPI stores")
 
     @staticmethod
     def _close(conn: psycopg.Connection | None) -> None:

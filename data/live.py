@@ -101,7 +101,7 @@ def prune_batches(engine: Engine, older_than: timedelta = timedelta(days=1)) -> 
         return conn.execute(read_sql("queries/live_prune.sql"), {"older_than": older_than}).rowcount
 
 
-def vacuum_queues(engine: Engine) -> None:
+def vacuum_live_tables(engine: Engine) -> None:
     """VACUUM the change queues and the KPI stores. Each batch deletes the queue rows it applied and rewrites the
     store rows they change; autovacuum clears the dead rows where it runs, but where it is off (this project's CI
     PostgreSQL has it off) they pile up: every batch's delete scans all of its queue's (a day at 20 changes a second
