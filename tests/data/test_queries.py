@@ -102,7 +102,7 @@ def test_rows_are_read_one_by_one_when_the_column_arrays_are_out_of_grain_order(
         pd.testing.assert_frame_equal(fetch_dataset(seeded_engine, name), expected)
 
 
-def test_a_packed_column_that_comes_back_short_sends_the_read_row_by_row():
+def test_a_packed_column_that_comes_back_short_is_refused():
     """string_agg drops nulls, and a label holding the separator splits in two: either way the column's length
     differs from the row count, and fetch_dataset reads the rows one by one instead of misaligning them."""
     def packed(count, *, channels="email\x1fsms", sent=(3, 4)):
@@ -127,3 +127,15 @@ def test_view_reads_are_never_prepared_statements(empty_engine):
     with psycopg_connection(empty_engine) as conn:
         prepared = [r[0] for r in conn.execute("select statement from pg_prepared_statements")]
     assert not [s for s in prepared if "outreach_kpis_materialized" in s]
+
+
+def test_a_label_holding_the_separator_is_read_row_by_row_and_kept_whole(empty_engine):
+    with psycopg_connection(empty_engine) as conn:
+        conn.execute("insert into analytics.outreach_kpis_materialized (facility_id, month, channel, sent, responded,"
+                     " converted, response_rate, conversion_rate) values (1, '2026-01-01', 'e\x1fmail', 10, 5, 1,"
+                     " 0.5, 0.1), (1, '2026-01-01', 'sms', 4, 0, 0, 0, 0), (2, '2026-02-01', 'phone', 3, 1, 0,"
+                     " null, null)")
+    frame = fetch_dataset(empty_engine, "outreach")
+    assert frame["channel"].tolist() == ["e\x1fmail", "sms", "phone"]
+    assert frame["sent"].tolist() == [10, 4, 3] and frame["month"].dt.strftime("%Y-%m").tolist()[-1] == "2026-02"
+    assert np.isnan(frame["response_rate"].iloc[2])
