@@ -133,7 +133,7 @@ class LiveRefresher:
                 pending = self._batch(VIEWS, "sweep")
                 due = now + self.debounce if pending else None
                 next_sweep = time.monotonic() + self.sweep_interval
-                self._prune()
+                self._housekeeping()
                 self.ready.set()
                 continue
             if due is not None and now >= due:
@@ -170,7 +170,7 @@ class LiveRefresher:
             return None
         return conn
 
-    def _prune(self) -> None:
+    def _housekeeping(self) -> None:
         """Housekeeping at every sweep: forget old batch records, clear the dead rows of the queues and stores."""
         try:
             prune_batches(self.engine)

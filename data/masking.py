@@ -106,28 +106,25 @@ def suppressed_matrix(frame: pd.DataFrame, columns: Iterable[str]) -> dict[str, 
 
 def previous_row_positions(df: pd.DataFrame, spec: DatasetSpec) -> np.ndarray:
     """Per row, the position of the row one calendar month earlier in the same series, or -1 if absent."""
-    if spec.period is None:
+    if spec.period is None or len(df) == 0:
         return np.full(len(df), -1, dtype=np.int64)
-    keys = list(spec.series_keys)
     months = df[spec.period].to_numpy()
-    codes = [pd.factorize(df[k].to_numpy())[0] for k in keys]
+    codes = [pd.factorize(df[k].to_numpy())[0] for k in spec.series_keys]
     if months.dtype.kind != "M" or np.isnat(months).any() or any((c < 0).any() for c in codes):
         return _previous_row_positions_by_merge(df, spec)
     # One number per row: its series, then its month counted from one after the earliest. The month before the
     # earliest is slot 0 of its series, which no row holds, so a lookup never reaches into another series.
     month = months.astype("datetime64[M]").astype(np.int64)
-    span = int(month.max() - month.min()) + 2 if len(month) else 2
     series = np.zeros(len(df), dtype=np.int64)
     for c in codes:
-        series = series * (int(c.max()) + 1 if len(c) else 1) + c
-    key = series * span + (month - (month.min() if len(month) else 0) + 1)
+        series = series * (int(c.max()) + 1) + c
+    key = series * (int(month.max() - month.min()) + 2) + (month - month.min() + 1)
     order = np.argsort(key, kind="stable")
     ordered = key[order]
     if (np.diff(ordered) == 0).any():
         raise ValueError(f"{spec.name}: more than one row per grain cell {spec.grain}")
-    at = np.minimum(np.searchsorted(ordered, key - 1), max(len(key) - 1, 0))
-    found = ordered[at] == key - 1 if len(key) else np.zeros(0, dtype=bool)
-    return np.where(found, order[at], -1).astype(np.int64)
+    at = np.minimum(np.searchsorted(ordered, key - 1), len(key) - 1)
+    return np.where(ordered[at] == key - 1, order[at], -1).astype(np.int64)
 
 
 def _previous_row_positions_by_merge(df: pd.DataFrame, spec: DatasetSpec) -> np.ndarray:

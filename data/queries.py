@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -60,28 +60,41 @@ def fetch_dataset(
     return pd.DataFrame(data, columns=dataset_columns(dataset))
 
 
-# How each kind of column is packed, and how numpy reads it back. A null where no null can be packed (a count,
-# a grain key) drops out of string_agg, so the column comes back short and the rows are read one by one instead.
+# How a column is held: the one place a column's kind decides its packing, its reading back and its array type.
+Storage = Literal["day", "int", "float", "money", "text"]
 _TEXT_SEPARATOR = "\x1f"  # the ASCII unit separator, which no label contains
 
+# Per storage: how PostgreSQL packs the column (`{}` is its name), and how the packed value becomes an array. A null
+# where no null can be packed (a count, a grain key) drops out of string_agg, so the column comes back short and the
+# rows are read one by one instead.
+_PACKINGS: dict[Storage, tuple[str, Callable[[Any], np.ndarray]]] = {
+    "day": ("string_agg(int4send({} - date '1970-01-01'), '')",
+            lambda v: _days(np.frombuffer(v or b"", dtype=">i4").astype(np.int64))),
+    "int": ("string_agg(int8send({}::int8), '')", lambda v: np.frombuffer(v or b"", dtype=">i8").astype(np.int64)),
+    "float": ("string_agg(float8send(coalesce({}::float8, 'NaN'::float8)), '')",
+              lambda v: np.frombuffer(v or b"", dtype=">f8").astype(np.float64)),
+    "money": ("array_agg({})", lambda v: np.array(v if v is not None else [], dtype=object)),  # exact Decimals
+    "text": ("string_agg({}::text, chr(31))",  # chr(31) is _TEXT_SEPARATOR
+             lambda v: np.array(v.split(_TEXT_SEPARATOR) if v is not None else [], dtype=object)),
+}
 
-def _packing(dataset: str, name: str) -> str:
+
+def _storage(dataset: str, name: str) -> Storage:
     kind = DATASETS[dataset].column(name).kind
     if name == "month":
-        return "string_agg(int4send({} - date '1970-01-01'), '')"
+        return "day"
     if name == "facility_id" or kind is Kind.COUNT:
-        return "string_agg(int8send({}::int8), '')"
+        return "int"
     if kind in (Kind.DERIVED, Kind.GROWTH):
-        return "string_agg(float8send(coalesce({}::float8, 'NaN'::float8)), '')"
-    if kind is Kind.MONEY:
-        return "array_agg({})"  # exact Decimals, None where undefined
-    return "string_agg({}::text, chr(31))"  # chr(31) is _TEXT_SEPARATOR
+        return "float"
+    return "money" if kind is Kind.MONEY else "text"
 
 
 def _packed_columns(query: str, dataset: str) -> pgsql.Composed:
     """`select count(*), <packed a>, <packed b>, ... from (<query>) as query_rows` (identifiers quoted; the query
     is a file of sql/queries, its values bound as parameters)."""
-    packed = [pgsql.SQL(_packing(dataset, c)).format(pgsql.Identifier(c)) for c in dataset_columns(dataset)]
+    packed = [pgsql.SQL(_PACKINGS[_storage(dataset, c)][0]).format(pgsql.Identifier(c))
+              for c in dataset_columns(dataset)]
     return pgsql.SQL("select count(*), {} from ({}) as query_rows").format(pgsql.SQL(", ").join(packed),
                                                                             pgsql.SQL(query))
 
@@ -91,17 +104,7 @@ def _unpacked(dataset: str, row: Sequence[object]) -> dict[str, np.ndarray] | No
     count, *packed = row
     data: dict[str, np.ndarray] = {}
     for name, value in zip(dataset_columns(dataset), packed, strict=True):
-        kind = DATASETS[dataset].column(name).kind
-        if kind is Kind.MONEY:
-            column = np.array(value if value is not None else [], dtype=object)
-        elif name == "month":
-            column = _days(np.frombuffer(value or b"", dtype=">i4").astype(np.int64))
-        elif name == "facility_id" or kind is Kind.COUNT:
-            column = np.frombuffer(value or b"", dtype=">i8").astype(np.int64)
-        elif kind in (Kind.DERIVED, Kind.GROWTH):
-            column = np.frombuffer(value or b"", dtype=">f8").astype(np.float64)
-        else:
-            column = np.array(value.split(_TEXT_SEPARATOR) if value is not None else [], dtype=object)
+        column = _PACKINGS[_storage(dataset, name)][1](value)
         if len(column) != count:
             return None
         data[name] = column
@@ -112,33 +115,27 @@ def _days(days_since_epoch: np.ndarray) -> np.ndarray:
     return days_since_epoch.astype("datetime64[D]").astype("datetime64[ns]")
 
 
-def _in_grain_order(facility_ids: Sequence[int] | np.ndarray, months: Sequence[date] | np.ndarray) -> bool:
+def _in_grain_order(facility_ids: np.ndarray, months: np.ndarray) -> bool:
     """Facilities ascending, and months ascending within each facility (the order every query file asks for)."""
-    ids = np.asarray(facility_ids, dtype=np.int64)
-    if isinstance(months, np.ndarray) and months.dtype.kind == "M":
-        days = months.astype("datetime64[D]").astype(np.int64)
-    else:
-        days = np.fromiter(map(date.toordinal, months), dtype=np.int64, count=len(months))
-    step, month_step = np.diff(ids), np.diff(days)
-    return bool(np.all((step > 0) | ((step == 0) & (month_step >= 0))))
+    step, month_step = np.diff(facility_ids), np.diff(months)
+    return bool(np.all((step > 0) | ((step == 0) & (month_step >= np.timedelta64(0)))))
 
 
 def _typed_columns(dataset: str, values: Sequence[Sequence[object]] | None) -> dict[str, np.ndarray]:
     """Columns of Python values (rows read one by one) as the typed arrays the packed read gives: counts int64,
     rates and growth float64 (NaN where undefined), months datetime64, money exact Decimal objects or None."""
-    spec = DATASETS[dataset]
     columns = dataset_columns(dataset)
     data: dict[str, np.ndarray] = {}
     for name, column in zip(columns, values if values is not None else [[]] * len(columns), strict=True):
-        kind = spec.column(name).kind
-        if name == "month":
+        storage = _storage(dataset, name)
+        if storage == "day":
             data[name] = _days(np.fromiter(map(date.toordinal, column), dtype=np.int64, count=len(column))
                                - _EPOCH_ORDINAL)
-        elif name == "facility_id" or kind is Kind.COUNT:
+        elif storage == "int":
             data[name] = np.array(column, dtype="int64")
-        elif kind in (Kind.DERIVED, Kind.GROWTH):
+        elif storage == "float":
             data[name] = np.array([np.nan if v is None else v for v in column], dtype="float64")
-        else:  # channel, and money
+        else:
             data[name] = np.array(column, dtype=object)
     return data
 

@@ -85,11 +85,16 @@ def test_a_selection_without_rows_is_an_empty_frame_of_the_documented_dtypes(see
 
 
 def test_column_arrays_are_used_only_in_the_grain_order_the_query_files_ask_for():
-    months = [date(2026, m, 1) for m in (1, 2, 1, 1)]
-    assert _in_grain_order([1, 1, 2, 2], months)
-    assert not _in_grain_order([1, 1, 2, 1], months)
-    assert not _in_grain_order([1, 1, 1, 2], [date(2026, 1, 1), date(2026, 2, 1), date(2026, 1, 1), date(2026, 1, 1)])
-    assert _in_grain_order([], [])
+    def ids(*values):
+        return np.array(values, dtype=np.int64)
+
+    def months(*numbers):
+        return np.array([f"2026-{m:02d}-01" for m in numbers], dtype="datetime64[ns]")
+
+    assert _in_grain_order(ids(1, 1, 2, 2), months(1, 2, 1, 1))
+    assert not _in_grain_order(ids(1, 1, 2, 1), months(1, 2, 1, 1))
+    assert not _in_grain_order(ids(1, 1, 1, 2), months(1, 2, 1, 1))
+    assert _in_grain_order(ids(), months())
 
 
 def test_rows_are_read_one_by_one_when_the_column_arrays_are_out_of_grain_order(seeded_engine, monkeypatch):
