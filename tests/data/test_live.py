@@ -238,6 +238,48 @@ def test_moves_between_facilities_months_and_channels_in_one_statement(live_engi
     assert_store_is_a_full_recompute(live_engine)
 
 
+QUEUED = {"applications": "pipeline", "compliance_checks": "compliance", "invoices": "revenue", "outreach": "outreach"}
+
+
+def queued(conn, table: str) -> list[tuple]:
+    """The queue rows of the view `table` feeds, without their capture times, emptying the queue."""
+    view = QUEUED[table]
+    columns = [r[0] for r in conn.execute(
+        "select column_name from information_schema.columns where table_schema = 'analytics'"
+        " and table_name = %s and column_name <> 'captured_at' order by ordinal_position", (f"{view}_changes",))]
+    rows = conn.execute(f"delete from analytics.{view}_changes returning {', '.join(columns)}").fetchall()
+    return sorted(rows, key=repr)
+
+
+def test_a_single_row_statement_queues_what_grouping_would(live_engine):
+    """Migration 012 writes a one-row INSERT or DELETE to the queue as it is, skipping the grouping of bigger
+    statements: the queue rows are the same, a single row counts once, and a delete counts against it."""
+    reset(live_engine)
+    t = MONTH0 + timedelta(days=3, microseconds=123_457)
+    rows = {
+        "applications": (1, "sms", t, t, t, t, t + timedelta(days=9, microseconds=1), None),
+        "compliance_checks": (2, False, Decimal("71.25"), "high", t),
+        "invoices": (1, 1, Decimal("123.45"), t),
+        "outreach": (3, "email", t, t, ANCHOR),
+    }
+    with psycopg_connection(live_engine) as conn:
+        for table, row in rows.items():
+            columns = INSERTS[table][0]
+            marks = "(" + ", ".join(["%s"] * len(row)) + ")"
+            [added] = conn.execute(f"insert into recruiting.{table} {columns} values {marks} returning id",
+                                   row).fetchall()
+            [single] = queued(conn, table)
+            conn.execute(f"insert into recruiting.{table} {columns} values {marks}, {marks}", row * 2)
+            [double] = queued(conn, table)
+            conn.execute(f"delete from recruiting.{table} where id = %s", added)
+            [removed] = queued(conn, table)
+            keys = 3 if table in ("invoices", "outreach") else 2  # the grain key, then the signed quantities
+            assert double == (*single[:keys], *(2 * v for v in single[keys:])), table
+            assert removed == (*single[:keys], *(-v for v in single[keys:])), table
+            assert single[keys] == 1, (table, single)
+        conn.rollback()
+
+
 def test_an_update_that_changes_no_kpi_input_queues_nothing(live_engine):
     reset(live_engine)
     with psycopg_connection(live_engine) as conn:
