@@ -8,9 +8,12 @@
    spread over random facilities and months: 40% applications, 30% outreach, 20% compliance checks, 10% invoices),
    the wall time of one batch of all four views (`data.live.apply_changes`) after inserting them, after updating
    them (moving facility, month and channel, setting hired_at, failing checks, changing amounts) and after deleting
-   them. The bench's own rows are deleted again, so an existing database ends as it began.
-2. Write overhead of capture: single-row autocommit inserts into recruiting.applications, and one 100,000-row
-   INSERT ... SELECT (rolled back), with the capture triggers enabled and disabled.
+   them. The bench's own rows are deleted again, so an existing database ends as it began. The queues and stores
+   are vacuumed before each size, as the listener's sweep does every minute (dead rows of earlier runs would
+   otherwise pile up where autovacuum is off).
+2. Write overhead of capture: single-row autocommit inserts into recruiting.applications (alternating blocks of
+   20 with the capture triggers enabled and disabled), and one 100,000-row INSERT ... SELECT (rolled back) with
+   them enabled and disabled.
 3. Freshness: a writer commits 20 new applications a second into a facility of its own while the listener
    (data/listener.py, debounce LIVE_REFRESH_DEBOUNCE_MS, default 1000) applies them and bumps the data generation as
    `dashboard scheduler` does; a reader polls GET /api/v1/analytics/pipeline (admin token, unmasked) every 100 ms
@@ -49,7 +52,7 @@ from dashboard.settings import Settings, parse_database_url
 from data.engine import dispose_all, get_engine, psycopg_connection
 from data.filters import current_month
 from data.listener import LiveRefresher
-from data.live import apply_changes, differences
+from data.live import apply_changes, differences, vacuum_live_tables
 from data.migrations import migrate
 from data.queries import DATASET_NAMES
 from data.refresh import VIEWS, refresh_views
@@ -148,12 +151,15 @@ def timed_batch(engine: Engine) -> float:
 def bench_batches(engine: Engine, sizes: list[int], repeat: int, rng: random.Random) -> list[tuple[str, str]]:
     rows = []
     changes = Changes(engine, rng)
-    for _ in range(3):  # warm up: each pooled connection plans the batch statements once
-        changes.insert(100)
-        changes.update()
-        changes.delete()
-        apply_changes(engine)
     for size in sizes:
+        # As the listener's sweep does every minute: the dead rows of earlier rounds go. VACUUM updates the
+        # tables' statistics, so each pooled connection then plans the batch statements again: warm them up.
+        vacuum_live_tables(engine)
+        for _ in range(3):
+            changes.insert(100)
+            changes.update()
+            changes.delete()
+            apply_changes(engine)
         phases: dict[str, list[float]] = {"insert": [], "update": [], "delete": []}
         for _ in range(repeat if size < 10_000 else max(1, repeat // 2)):
             changes.insert(size)
