@@ -1,7 +1,7 @@
 -- 012: cheaper capture of single-row writes, the common case of an operational system (issue 13's write-overhead
 -- target: under 20% on a single-row insert). Measured on a 1M-application database, per single-row insert
 -- transaction: capture cost about 70 us, of which grouping the transition table (an aggregate with a hash table,
--- set up anew on every statement) took about 20 us and the queue's identity key (a sequence and a b-tree) about 6.
+-- set up anew on every statement) took about 20 us and the queue's identity key (a sequence and a b-tree) about 5.
 -- * INSERT and DELETE of one row write that row's queue row straight from the transition table, without grouping;
 --   statements of two rows or more are grouped as before, so a 100,000-row insert still queues one row per grain
 --   key. An UPDATE is unchanged: it nets its old rows against its new ones.
