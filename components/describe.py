@@ -17,6 +17,7 @@ from typing import Any
 from dash import dcc, html
 
 from components.formatting import HIDDEN_TEXT
+from components.jsonable import html_json
 
 ON_SCREEN_TOP_MARGIN = 36  # room for the mode bar once the title has moved into the card heading
 # Traces that carry values; the others are keys, labels and marks drawn over them.
@@ -193,18 +194,14 @@ def data_table(title: str, category: str, columns: Sequence[str], rows: Sequence
                ) -> html.Div:
     """The chart's values as an HTML table (scrolls sideways inside its own box on a narrow screen).
 
-    Its rows and cells are written as the JSON Dash sends for html components (`cell`): the outreach heatmap's
-    table has a thousand cells, and building a Dash component for each took longer than building the chart."""
-    head = html.Thead(cell("Tr", [cell("Th", category or "", scope="col")] +
-                              [cell("Th", name, scope="col") for name in columns]))
-    body = html.Tbody([cell("Tr", [cell("Th", label, scope="row")] + [cell("Td", text) for text in cells])
+    Its rows and cells are written as the JSON Dash sends for html components (`html_json`): the outreach
+    heatmap's table has a thousand cells."""
+    head = html.Thead(html_json("Tr", [html_json("Th", category or "", scope="col")] +
+                                [html_json("Th", name, scope="col") for name in columns]))
+    body = html.Tbody([html_json("Tr", [html_json("Th", label, scope="row")] +
+                                 [html_json("Td", text) for text in cells])
                        for label, cells in rows])
     table = html.Table([html.Caption(f"{title}: the values drawn"), head, body], className="data-table")
     return html.Div(table, className="data-table-scroll", tabIndex="0", role="region",
                     **{"aria-label": f"{title}: data table"})
 
-
-def cell(tag: str, children: Any, **props: Any) -> dict[str, Any]:
-    """`html.<tag>(children, **props)` as the JSON Dash sends for it (tests/components/test_describe.py checks
-    that the two agree)."""
-    return {"props": {"children": children, **props}, "type": tag, "namespace": "dash_html_components"}

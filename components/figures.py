@@ -144,6 +144,16 @@ class FieldView:
         """Shown as a point, but built without some hidden numbers (worked out once: callers index it per row)."""
         return (self.shown == Shown.POINT) & (self.low != self.high) & ~np.isnan(self.low)
 
+    @cached_property
+    def shown_cells(self) -> list[str]:
+        """`shown` as a plain list, for reading row by row (a numpy array read one cell at a time is slow)."""
+        return self.shown.tolist()
+
+    @cached_property
+    def partial_cells(self) -> list[bool]:
+        """`partial` as a plain list, for reading row by row."""
+        return self.partial.tolist()
+
     def only(self, *kinds: Shown) -> np.ndarray:
         return np.isin(self.shown, [k.value for k in kinds])
 
@@ -153,7 +163,7 @@ class FieldView:
         (its bar, label, hover and table cell), and reading numpy arrays one cell at a time cost more than the
         formatting itself (1,000 facility-channel rows on the outreach page)."""
         out = []
-        for shown, value, low, high in zip(_cells(self.shown), _cells(self.values), _cells(self.low),
+        for shown, value, low, high in zip(self.shown_cells, _cells(self.values), _cells(self.low),
                                            _cells(self.high), strict=True):
             if shown == Shown.SUPPRESSED:
                 out.append(HIDDEN_TEXT)
@@ -194,12 +204,12 @@ class FieldView:
 
     def note(self, i: int, unit: Unit, threshold: int) -> str:
         """The hover sentence for row i: what was hidden or left out, in plain words (empty when nothing was)."""
-        shown = self.shown[i]
+        shown = self.shown_cells[i]
         if shown == Shown.SUPPRESSED:
             return hidden_note(threshold)
         if shown == Shown.RANGE:
             return range_note(*self.bound_texts(i))
-        if self.partial[i]:
+        if self.partial_cells[i]:
             return partial_note(int(self.used[i]), int(self.rows[i]), unit)
         return ""
 

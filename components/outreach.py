@@ -112,7 +112,7 @@ def response_heatmap(by_facility_channel: pd.DataFrame, *, threshold: int,
     columns = [theme.channel_label(c) for c in channels]
     at = {(f, c): i for i, (f, c) in enumerate(zip(facility, data["channel"], strict=True))}
     # Plain lists: reading numpy arrays one cell at a time cost more than the rest of the loop.
-    shown, values, partial = view.shown.tolist(), view.values.tolist(), view.partial.tolist()
+    shown, values, partial = view.shown_cells, view.values.tolist(), view.partial_cells
     texts, sent_texts = view.texts, sent.texts
     z, text, hover = [], [], []
     for f in facilities:
@@ -126,7 +126,7 @@ def response_heatmap(by_facility_channel: pd.DataFrame, *, threshold: int,
                 continue
             z_row.append(float(values[i]) if shown[i] == Shown.POINT else None)
             text_row.append(texts[i] + ("*" if partial[i] else "") if shown[i] != Shown.SUPPRESSED else "")
-            note = view.note(i, MONTHS, threshold) if shown[i] != Shown.POINT or partial[i] else ""
+            note = view.note(i, MONTHS, threshold)
             hover_row.append(f"{texts[i]}<br>Messages sent: {sent_texts[i]}" + (f"<br>{note}" if note else ""))
         z.append(z_row)
         text.append(text_row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
@@ -64,18 +65,45 @@ def fetch_dataset(
 Storage = Literal["day", "int", "float", "money", "text"]
 _TEXT_SEPARATOR = "\x1f"  # the ASCII unit separator, which no label contains
 
-# Per storage: how PostgreSQL packs the column (`{}` is its name), and how the packed value becomes an array. A null
-# where no null can be packed (a count, a grain key) drops out of string_agg, so the column comes back short and the
-# rows are read one by one instead.
-_PACKINGS: dict[Storage, tuple[str, Callable[[Any], np.ndarray]]] = {
-    "day": ("string_agg(int4send({} - date '1970-01-01'), '')",
-            lambda v: _days(np.frombuffer(v or b"", dtype=">i4").astype(np.int64))),
-    "int": ("string_agg(int8send({}::int8), '')", lambda v: np.frombuffer(v or b"", dtype=">i8").astype(np.int64)),
-    "float": ("string_agg(float8send(coalesce({}::float8, 'NaN'::float8)), '')",
-              lambda v: np.frombuffer(v or b"", dtype=">f8").astype(np.float64)),
-    "money": ("array_agg({})", lambda v: np.array(v if v is not None else [], dtype=object)),  # exact Decimals
-    "text": ("string_agg({}::text, chr(31))",  # chr(31) is _TEXT_SEPARATOR
-             lambda v: np.array(v.split(_TEXT_SEPARATOR) if v is not None else [], dtype=object)),
+
+@dataclass(frozen=True)
+class _Packing:
+    """How PostgreSQL packs a column (`sql`, `{}` being its name), how the packed value becomes an array (`unpack`),
+    and how the column's Python values become the same array when the rows are read one by one (`from_values`)."""
+
+    sql: str
+    unpack: Callable[[Any], np.ndarray]
+    from_values: Callable[[Sequence[Any]], np.ndarray]
+
+
+def _days(days_since_epoch: np.ndarray) -> np.ndarray:
+    return days_since_epoch.astype("datetime64[D]").astype("datetime64[ns]")
+
+
+def _days_from_dates(column: Sequence[date]) -> np.ndarray:
+    # Via ordinals: numpy's own date-object conversion took 30 ms for a 36k-row view, this takes 1.5.
+    return _days(np.fromiter(map(date.toordinal, column), dtype=np.int64, count=len(column)) - _EPOCH_ORDINAL)
+
+
+def _objects(column: Sequence[Any]) -> np.ndarray:
+    return np.array(column, dtype=object)
+
+
+# A null where no null can be packed (a count, a grain key) drops out of string_agg, so the column comes back short
+# and the rows are read one by one instead.
+_PACKINGS: dict[Storage, _Packing] = {
+    "day": _Packing("string_agg(int4send({} - date '1970-01-01'), '')",
+                    lambda v: _days(np.frombuffer(v or b"", dtype=">i4").astype(np.int64)), _days_from_dates),
+    "int": _Packing("string_agg(int8send({}::int8), '')",
+                    lambda v: np.frombuffer(v or b"", dtype=">i8").astype(np.int64),
+                    lambda column: np.array(column, dtype="int64")),
+    "float": _Packing("string_agg(float8send(coalesce({}::float8, 'NaN'::float8)), '')",
+                      lambda v: np.frombuffer(v or b"", dtype=">f8").astype(np.float64),
+                      lambda column: np.array([np.nan if v is None else v for v in column], dtype="float64")),
+    "money": _Packing("array_agg({})",  # exact Decimals
+                      lambda v: _objects(v if v is not None else []), _objects),
+    "text": _Packing("string_agg({}::text, chr(31))",  # chr(31) is _TEXT_SEPARATOR
+                     lambda v: _objects(v.split(_TEXT_SEPARATOR) if v is not None else []), _objects),
 }
 
 
@@ -93,7 +121,7 @@ def _storage(dataset: str, name: str) -> Storage:
 def _packed_columns(query: str, dataset: str) -> pgsql.Composed:
     """`select count(*), <packed a>, <packed b>, ... from (<query>) as query_rows` (identifiers quoted; the query
     is a file of sql/queries, its values bound as parameters)."""
-    packed = [pgsql.SQL(_PACKINGS[_storage(dataset, c)][0]).format(pgsql.Identifier(c))
+    packed = [pgsql.SQL(_PACKINGS[_storage(dataset, c)].sql).format(pgsql.Identifier(c))
               for c in dataset_columns(dataset)]
     return pgsql.SQL("select count(*), {} from ({}) as query_rows").format(pgsql.SQL(", ").join(packed),
                                                                             pgsql.SQL(query))
@@ -104,15 +132,11 @@ def _unpacked(dataset: str, row: Sequence[object]) -> dict[str, np.ndarray] | No
     count, *packed = row
     data: dict[str, np.ndarray] = {}
     for name, value in zip(dataset_columns(dataset), packed, strict=True):
-        column = _PACKINGS[_storage(dataset, name)][1](value)
+        column = _PACKINGS[_storage(dataset, name)].unpack(value)
         if len(column) != count:
             return None
         data[name] = column
     return data
-
-
-def _days(days_since_epoch: np.ndarray) -> np.ndarray:
-    return days_since_epoch.astype("datetime64[D]").astype("datetime64[ns]")
 
 
 def _in_grain_order(facility_ids: np.ndarray, months: np.ndarray) -> bool:
@@ -125,19 +149,8 @@ def _typed_columns(dataset: str, values: Sequence[Sequence[object]] | None) -> d
     """Columns of Python values (rows read one by one) as the typed arrays the packed read gives: counts int64,
     rates and growth float64 (NaN where undefined), months datetime64, money exact Decimal objects or None."""
     columns = dataset_columns(dataset)
-    data: dict[str, np.ndarray] = {}
-    for name, column in zip(columns, values if values is not None else [[]] * len(columns), strict=True):
-        storage = _storage(dataset, name)
-        if storage == "day":
-            data[name] = _days(np.fromiter(map(date.toordinal, column), dtype=np.int64, count=len(column))
-                               - _EPOCH_ORDINAL)
-        elif storage == "int":
-            data[name] = np.array(column, dtype="int64")
-        elif storage == "float":
-            data[name] = np.array([np.nan if v is None else v for v in column], dtype="float64")
-        else:
-            data[name] = np.array(column, dtype=object)
-    return data
+    return {name: _PACKINGS[_storage(dataset, name)].from_values(column)
+            for name, column in zip(columns, values if values is not None else [[]] * len(columns), strict=True)}
 
 
 def facilities(engine: Engine) -> pd.DataFrame:

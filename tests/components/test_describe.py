@@ -8,12 +8,11 @@ import json
 from typing import Any
 
 import plotly.graph_objects as go
-import pytest
 from dash import dcc, html
 from plotly.io.json import to_json_plotly
 
 from components import theme
-from components.describe import ON_SCREEN_TOP_MARGIN, cell, chart_text, plain_text, rich_text
+from components.describe import ON_SCREEN_TOP_MARGIN, chart_text, plain_text, rich_text
 from components.figures import LEGEND_RANKS, empty_figure, wrap_label
 from components.outreach import volume_by_channel_month
 from components.pipeline import funnel
@@ -161,8 +160,3 @@ def test_the_legend_order_is_the_same_whatever_marks_a_figure_needs() -> None:
     assert ranks and all(r >= LEGEND_RANKS["suppressed"] for r in ranks)
     assert fig.layout.template.layout.legend.traceorder == "normal"
 
-
-@pytest.mark.parametrize(("tag", "children", "props"), [("Td", "12.5%", {}), ("Th", "North", {"scope": "row"}),
-                                                       ("Tr", [cell("Td", "x")], {})])
-def test_a_table_cell_is_the_json_of_its_html_component(tag, children, props) -> None:
-    assert cell(tag, children, **props) == getattr(html, tag)(children, **props).to_plotly_json()

@@ -16,7 +16,7 @@ from plotly.io.json import to_json_plotly
 
 from components.describe import chart_text
 from components.figures import PARTIAL_TRACE, SUPPRESSED_TRACE, marked_traces
-from components.jsonable import as_json, component_json
+from components.jsonable import as_json, component_json, html_json
 from components.layout import empty_state, freshness_banner
 from components.registry import PAGES
 from components.tables import totals_table
@@ -93,3 +93,9 @@ def test_components_encode_as_dash_encodes_them(kind):
     component = kind(**given)
     assert component_json(component) == component.to_plotly_json()
     assert as_json(component) == plotly_json(component)
+
+
+@pytest.mark.parametrize(("tag", "children", "props"), [("Td", "12.5%", {}), ("Th", "North", {"scope": "row"}),
+                                                       ("Tr", [html_json("Td", "x")], {})])
+def test_html_json_is_the_json_of_its_html_component(tag, children, props) -> None:
+    assert html_json(tag, children, **props) == getattr(html, tag)(children, **props).to_plotly_json()
